@@ -1,0 +1,3 @@
+import { labelerVitestConfig } from '../../vitest.shared.js';
+
+export default labelerVitestConfig();
