@@ -39,6 +39,8 @@ export interface BackendProject {
   taskCount: number;
   annotationCount: number;
   url: string;
+  /** The project's current label config (XML for Label Studio). */
+  labelConfig: string;
 }
 
 export interface EnsureProjectInput {
@@ -129,6 +131,17 @@ export type StorageSetup =
       regexFilter?: string;
     };
 
+export interface BackendStorage {
+  storageId: string;
+  type: 'local-files' | 's3';
+  role: 'source' | 'target';
+  title: string;
+  /** local-files: absolute path inside the backend's document root. */
+  path?: string;
+  bucket?: string;
+  prefix?: string;
+}
+
 export interface StorageSetupResult {
   storageId: string;
   created: boolean;
@@ -164,6 +177,7 @@ export interface AnnotationBackendInstance extends PluginInstance {
   clearTasks(projectExternalId: string): Promise<number>;
   /** Idempotent by (type, role, path/bucket+prefix). */
   setupStorage(projectExternalId: string, storage: StorageSetup): Promise<StorageSetupResult>;
+  listStorages(projectExternalId: string): Promise<BackendStorage[]>;
   /** Idempotent by URL. */
   registerWebhook(webhook: WebhookSetup): Promise<{ webhookId: string; created: boolean }>;
   /** Where a person opens the project in the backend's own UI. */
