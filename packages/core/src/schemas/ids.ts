@@ -17,6 +17,8 @@ export const ID_PREFIXES = {
   annotation: 'ann',
   file: 'fil',
   audit: 'aud',
+  permission: 'perm',
+  membership: 'mem',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -1,0 +1,158 @@
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { AuthInstance, PluginDefinition } from '@labeler/core';
+import type { AppConfig } from '../config/env.js';
+import { migrate, openDatabase, pgliteDirFor, type Orm } from '../db/orm.js';
+import { createHttpApp, type HttpAppOptions } from '../http/app.js';
+import { Metrics } from '../http/metrics.js';
+import { createJobRuntime } from '../jobs/runtime.js';
+import type { JobDefinition } from '../jobs/types.js';
+import { deriveKeys, resolveServerSecret } from '../lib/crypto.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import { AuditService } from '../modules/audit/service.js';
+import { AdminUserService } from '../modules/auth/admin-users.js';
+import { localAdminAuthPlugin, serviceAccountAuthPlugin } from '../modules/auth/builtin-plugins.js';
+import { AuthService } from '../modules/auth/service.js';
+import { DatasetService } from '../modules/datasets/service.js';
+import { OrganizationService } from '../modules/organizations/service.js';
+import { PluginInstanceRecord } from '../modules/plugin-instances/entities.js';
+import { RateLimitService } from '../modules/rate-limits/service.js';
+import { ServiceAccountService } from '../modules/service-accounts/service.js';
+import { storageFileJobs } from '../modules/storage-files/jobs.js';
+import { StorageFilesService } from '../modules/storage-files/service.js';
+import { BUILTIN_PLUGINS } from '../plugins/catalog.js';
+import { PluginHost } from '../plugins/host.js';
+import { PluginRegistry } from '../plugins/registry.js';
+import type { AppServices } from './services.js';
+import { moduleJobs, moduleRoutes, moduleServices } from './modules.js';
+
+export interface CreateServicesOptions {
+  logger?: Logger;
+  /** Plugin definitions to register (default: the built-in catalog). */
+  plugins?: readonly PluginDefinition[];
+  /** Run job workers in this process (default: config.LABELER_EMBEDDED_WORKERS). */
+  workers?: boolean;
+  /** Use an already-open ORM (tests sharing a database). */
+  orm?: Orm;
+}
+
+/** Builds every service: database (migrated), plugins, auth, jobs. Does not listen. */
+export async function createServices(config: AppConfig, options: CreateServicesOptions = {}): Promise<AppServices> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  mkdirSync(config.dataDir, { recursive: true });
+  const { secret, generated } = resolveServerSecret(config.LABELER_SECRET_KEY, config.dataDir);
+  if (generated) logger.warn({ file: join(config.dataDir, 'secret.key') }, 'LABELER_SECRET_KEY is not set: generated one in the data directory. Set it explicitly in production.');
+  const keys = deriveKeys(secret);
+
+  const orm =
+    options.orm ??
+    (await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDataDir: pgliteDirFor(config.dataDir), poolMax: config.DATABASE_POOL_MAX }));
+  if (!options.orm) {
+    const applied = await migrate(orm);
+    if (applied.length) logger.info({ migrations: applied }, 'applied database migrations');
+  }
+
+  const metrics = new Metrics(!options.logger);
+  const registry = new PluginRegistry(options.plugins ?? BUILTIN_PLUGINS);
+  const plugins = new PluginHost({ orm, registry, logger, encryptionKey: keys.encryption, signingKey: keys.signing, publicBaseUrl: config.publicUrl, dataDir: config.dataDir });
+  const audit = new AuditService(orm);
+  const serviceAccounts = new ServiceAccountService(orm, audit);
+  const adminUsers = new AdminUserService(orm, audit, config.LABELER_SESSION_TTL_HOURS);
+
+  const authDefinitions = [serviceAccountAuthPlugin(serviceAccounts), localAdminAuthPlugin(adminUsers)];
+  const authInstances: Array<{ id: string; instance: AuthInstance }> = [];
+  for (const definition of authDefinitions) {
+    registry.register(definition as unknown as PluginDefinition);
+    authInstances.push({
+      id: definition.id,
+      instance: await definition.create({ instanceId: definition.id, logger, publicBaseUrl: config.publicUrl, dataDir: config.dataDir, signingKey: keys.signing }, {}),
+    });
+  }
+
+  let services!: AppServices;
+  const app = () => services;
+  const jobs = createJobRuntime({ orm, logger, metrics, config, embeddedWorkers: options.workers ?? config.LABELER_EMBEDDED_WORKERS });
+  services = {
+    config,
+    logger,
+    orm,
+    keys,
+    metrics,
+    plugins,
+    auth: new AuthService(authInstances),
+    audit,
+    rateLimits: new RateLimitService(orm),
+    serviceAccounts,
+    adminUsers,
+    organizations: new OrganizationService(orm, audit),
+    datasets: new DatasetService(orm, audit),
+    storageFiles: new StorageFilesService(app),
+    jobs,
+    ...moduleServices(app),
+  };
+  const jobDefinitions: JobDefinition[] = [...storageFileJobs(app), ...moduleJobs(app)];
+  for (const definition of jobDefinitions) jobs.register(definition);
+
+  await ensureDefaultStorage(services);
+  if (config.LABELER_ADMIN_TOKEN) await serviceAccounts.ensureBootstrap(config.LABELER_ADMIN_TOKEN);
+  if (config.LABELER_ADMIN_EMAIL && config.LABELER_ADMIN_PASSWORD) {
+    if (await adminUsers.ensureBootstrap(config.LABELER_ADMIN_EMAIL, config.LABELER_ADMIN_PASSWORD)) logger.info({ email: config.LABELER_ADMIN_EMAIL }, 'created the first admin user');
+  }
+  await plugins.start();
+  await jobs.startWorkers();
+  return services;
+}
+
+/** First start: a local-disk storage under the data directory becomes the default storage. */
+async function ensureDefaultStorage(app: AppServices): Promise<void> {
+  const em = app.orm.em.fork();
+  if (await em.count(PluginInstanceRecord, { kind: 'storage' })) return;
+  await app.plugins.create({ pluginId: 'local-disk', name: 'local', config: { root: join(app.config.dataDir, 'storage') }, isDefault: true });
+  app.logger.info('created the default local-disk storage');
+}
+
+export interface RunningServer {
+  services: AppServices;
+  server: Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts HTTP on config.HOST:PORT (0 = ephemeral). stop() drains requests, then jobs, plugins, database. */
+export async function startServer(config: AppConfig, options: CreateServicesOptions & HttpAppOptions = {}): Promise<RunningServer> {
+  const services = await createServices(config, options);
+  const http = createHttpApp(services, { extraRoutes: [...moduleRoutes(services), ...(options.extraRoutes ?? [])] });
+  const server = createServer(http);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, 10_000).unref();
+      });
+      await shutdownServices(services, !options.orm);
+    })();
+    return stopping;
+  };
+  return { services, server, url, stop };
+}
+
+export async function shutdownServices(services: AppServices, closeDatabase = true): Promise<void> {
+  await services.jobs.stop().catch((error) => services.logger.error({ err: error }, 'stopping jobs failed'));
+  await services.serviceAccounts.stop();
+  await services.plugins.stop();
+  if (closeDatabase) await services.orm.close(true);
+}

@@ -1,0 +1,36 @@
+import type { AppConfig } from '../config/env.js';
+import type { Orm } from '../db/orm.js';
+import type { JobRuntime } from '../jobs/types.js';
+import type { ServerKeys } from '../lib/crypto.js';
+import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../http/metrics.js';
+import type { AnnotationService } from '../modules/annotation/service.js';
+import type { AuditService } from '../modules/audit/service.js';
+import type { AdminUserService } from '../modules/auth/admin-users.js';
+import type { AuthService } from '../modules/auth/service.js';
+import type { DatasetService } from '../modules/datasets/service.js';
+import type { OrganizationService } from '../modules/organizations/service.js';
+import type { RateLimitService } from '../modules/rate-limits/service.js';
+import type { ServiceAccountService } from '../modules/service-accounts/service.js';
+import type { StorageFilesService } from '../modules/storage-files/service.js';
+import type { PluginHost } from '../plugins/host.js';
+
+/** Everything a request, job or CLI command may use; built once by createServices(). */
+export interface AppServices {
+  config: AppConfig;
+  logger: Logger;
+  orm: Orm;
+  keys: ServerKeys;
+  metrics: Metrics;
+  plugins: PluginHost;
+  auth: AuthService;
+  audit: AuditService;
+  rateLimits: RateLimitService;
+  serviceAccounts: ServiceAccountService;
+  adminUsers: AdminUserService;
+  organizations: OrganizationService;
+  datasets: DatasetService;
+  storageFiles: StorageFilesService;
+  annotation: AnnotationService;
+  jobs: JobRuntime;
+}

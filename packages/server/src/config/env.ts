@@ -1,0 +1,68 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every environment variable the server reads; validated once at start. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Unset → embedded PGlite in LABELER_DATA_DIR/db. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_POOL_MAX: int(1, 200).default(10),
+  LABELER_DATA_DIR: z.string().min(1).default('./data'),
+  /** Bootstrap admin bearer token for first start: becomes a service account with the admin scope. */
+  LABELER_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  /** Bootstrap console admin (created on first start when no admin user exists). */
+  LABELER_ADMIN_EMAIL: z.string().email().optional(),
+  LABELER_ADMIN_PASSWORD: z.string().min(10, 'must be at least 10 characters').optional(),
+  /** 32+ byte secret for encrypting plugin credentials and signing links; generated into the data dir when unset. */
+  LABELER_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Public base URL used in links (presigned local-disk URLs, launch links). */
+  LABELER_PUBLIC_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Run job workers inside the server process (default true); use `labeler worker` to scale out. */
+  LABELER_EMBEDDED_WORKERS: bool.default(true),
+  LABELER_RATE_LIMIT_PER_ACCOUNT: int(1, 1_000_000).default(1000),
+  LABELER_RATE_LIMIT_PER_DATASET: int(1, 1_000_000).default(100),
+  LABELER_RATE_LIMIT_WINDOW_SECONDS: int(1, 3600).default(60),
+  /** Serve the built admin console from this directory (default: the admin package's dist). */
+  LABELER_CONSOLE_DIR: z.string().optional(),
+  /** Trust X-Forwarded-* from a reverse proxy. */
+  LABELER_TRUST_PROXY: bool.default(false),
+  LABELER_SESSION_TTL_HOURS: int(1, 24 * 90).default(12),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface AppConfig extends Env {
+  dataDir: string;
+  publicUrl: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: Array<{ variable: string; message: string }>) {
+    super(`Invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; a wrong value throws ConfigError naming each variable. Empty strings count as unset. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): AppConfig {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(env)'), message: issue.message })));
+  }
+  const env = parsed.data;
+  return {
+    ...env,
+    dataDir: resolve(env.LABELER_DATA_DIR),
+    publicUrl: (env.LABELER_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+  };
+}

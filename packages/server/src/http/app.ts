@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { isLabelerError, LabelerError, toLabelerError } from '@labeler/core';
+import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import { pinoHttp } from 'pino-http';
+import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
+import type { AppServices } from '../app/services.js';
+import { idempotencyMiddleware } from '../modules/idempotency/middleware.js';
+import { appRouter } from '../trpc/app-router.js';
+import { createRequestContext, type RequestContext } from '../trpc/context.js';
+import { labelerErrorOf } from '../trpc/errors.js';
+import { docsRouter } from './docs.js';
+import { restEnvelope, sendError } from './envelope.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { readiness } from './health.js';
+import { localStorageRouter } from './local-storage.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Route label for metrics: ids collapsed so cardinality stays bounded. */
+function routeLabel(req: Request): string {
+  const path = req.originalUrl.split('?')[0] ?? '/';
+  if (path.startsWith('/trpc/')) return `/trpc/${path.slice(6).split(',').length > 1 ? '(batch)' : path.slice(6)}`;
+  return path
+    .replace(/\/(ds|dsv|sa|prj|job|pi|usr|org|ann)_[a-z0-9]+/g, '/$1_:id')
+    .replace(/\/\d+(?=\/|$)/g, '/:n')
+    .replace(/^\/(assets|storage\/local)\/.*/, '/$1/*');
+}
+
+function responseMeta({ ctx, errors }: { ctx?: RequestContext | undefined; errors: ReadonlyArray<Parameters<typeof labelerErrorOf>[0]> }) {
+  const headers: Record<string, string> = { ...(ctx?.responseHeaders ?? {}) };
+  if (errors.length) {
+    const error = labelerErrorOf(errors[0]!);
+    if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
+    else if ((error.status === 503 || error.status === 429) && !headers['Retry-After']) headers['Retry-After'] = '5';
+    return { status: errors.length === 1 ? error.status : undefined, headers };
+  }
+  return { status: ctx?.responseStatus, headers };
+}
+
+export interface HttpAppOptions {
+  /** Extra routers mounted before the console (e.g. webhook receivers, launch links). */
+  extraRoutes?: Array<{ path: string; router: Router }>;
+}
+
+export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): Express {
+  const http = express();
+  http.disable('x-powered-by');
+  http.set('trust proxy', app.config.LABELER_TRUST_PROXY);
+  http.set('etag', false);
+
+  http.use(
+    pinoHttp({
+      logger: app.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      serializers: { req: (req) => ({ id: req.id, method: req.method, url: req.url?.split('?')[0] }), res: (res) => ({ statusCode: res.statusCode }) },
+    }),
+  );
+  http.use((req, res, next) => {
+    const end = app.metrics.httpDuration.startTimer({ method: req.method });
+    res.on('finish', () => {
+      const route = routeLabel(req);
+      end({ route });
+      app.metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
+
+  http.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  http.get('/readyz', async (_req, res) => {
+    const report = await readiness(app);
+    res.status(report.ready ? 200 : 503).json(report);
+  });
+  http.get('/metrics', async (_req, res) => {
+    res.type(app.metrics.registry.contentType).send(await app.metrics.registry.metrics());
+  });
+
+  let openApiDocument: Record<string, unknown> | null = null;
+  http.get('/api/v1/openapi.json', (_req, res) => {
+    openApiDocument ??= buildOpenApiDocument(appRouter, app.config.publicUrl);
+    res.json(openApiDocument);
+  });
+  http.use('/docs', docsRouter());
+  http.use('/storage/local', localStorageRouter(app));
+
+  const createContext = ({ req, res }: { req: Request; res: Response }) => createRequestContext(app, req, res);
+  const onError = ({ error, path }: { error: Parameters<typeof labelerErrorOf>[0]; path?: string | undefined }) => {
+    const labeler = labelerErrorOf(error);
+    if (labeler.status >= 500) app.logger.error({ err: error.cause ?? error, path, code: labeler.code }, 'request failed');
+  };
+
+  http.use('/trpc', createExpressMiddleware({ router: appRouter, createContext, responseMeta, onError, maxBodySize: 5 * 1024 * 1024 }));
+
+  http.use(
+    '/api/v1',
+    express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }),
+    restEnvelope,
+    idempotencyMiddleware(app.orm),
+    createOpenApiExpressMiddleware({ router: appRouter, createContext, responseMeta, onError, maxBodySize: 1024 * 1024 }),
+  );
+
+  for (const extra of options.extraRoutes ?? []) http.use(extra.path, extra.router);
+
+  const consoleDir = app.config.LABELER_CONSOLE_DIR ?? join(import.meta.dirname, '../../../admin/dist');
+  if (existsSync(join(consoleDir, 'index.html'))) {
+    http.use(express.static(consoleDir, { index: false, maxAge: '1h' }));
+    http.get(/^\/(?!api\/|trpc\/|docs|storage\/).*/, (req, res, next) => {
+      if (!req.accepts('html')) return next();
+      res.sendFile(join(consoleDir, 'index.html'));
+    });
+  } else {
+    http.get('/', (_req, res) => {
+      res.type('html').send('<!doctype html><title>Labeler</title><h1>Labeler is running</h1><p>The admin console is not built. Run <code>npm start</code> (builds it) or <code>pnpm --filter @labeler/admin build</code>. API docs: <a href="/docs">/docs</a>.</p>');
+    });
+  }
+
+  http.use((req, res) => {
+    sendError(res, new LabelerError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`), String(req.id));
+  });
+  // Errors thrown outside tRPC (body parser, static files): the same envelope, never a stack trace.
+  http.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: string; status?: number };
+    let error: LabelerError;
+    if (isLabelerError(err)) error = err;
+    else if (e?.type === 'entity.parse.failed') error = new LabelerError('VALIDATION_ERROR', 'The request body is not valid JSON.');
+    else if (e?.type === 'entity.too.large') error = new LabelerError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
+    else if (e?.status && e.status >= 400 && e.status < 500) error = new LabelerError('VALIDATION_ERROR', 'The request could not be read.', { status: e.status });
+    else {
+      error = toLabelerError(err);
+      app.logger.error({ err }, 'unhandled error');
+    }
+    sendError(res, error, String(req.id));
+  });
+  return http;
+}

@@ -1,0 +1,83 @@
+import type { Principal } from '@labeler/core';
+import type { Em, Orm } from '../../db/orm.js';
+import { newId } from '../../lib/ids.js';
+import { AuditEvent } from './entities.js';
+
+export interface AuditRecordInput {
+  actor: Principal | null;
+  action: string;
+  targetType?: string | null;
+  targetId?: string | null;
+  details?: Record<string, unknown>;
+  requestId?: string | null;
+  ip?: string | null;
+  /** Record inside this transaction. */
+  em?: Em;
+}
+
+export interface AuditFilter {
+  action?: string;
+  actorId?: string;
+  targetId?: string;
+  since?: Date;
+  until?: Date;
+  limit?: number;
+  cursor?: string;
+}
+
+export class AuditService {
+  constructor(private readonly orm: Orm) {}
+
+  async record(input: AuditRecordInput): Promise<void> {
+    const em = input.em ?? this.orm.em.fork();
+    em.create(AuditEvent, {
+      id: newId('audit'),
+      actorKind: input.actor?.kind ?? 'system',
+      actorId: input.actor?.id ?? null,
+      actorName: input.actor?.name ?? null,
+      action: input.action,
+      targetType: input.targetType ?? null,
+      targetId: input.targetId ?? null,
+      details: input.details ?? {},
+      requestId: input.requestId ?? null,
+      ip: input.ip ?? null,
+    });
+    if (!input.em) await em.flush();
+  }
+
+  /** Newest first; the cursor is the last event's id (ids sort with their time through the index on at). */
+  async list(filter: AuditFilter) {
+    const em = this.orm.em.fork();
+    const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
+    const where: Record<string, unknown> = {};
+    if (filter.action) where.action = { $like: `${filter.action.replace(/[%_]/g, '')}%` };
+    if (filter.actorId) where.actorId = filter.actorId;
+    if (filter.targetId) where.targetId = filter.targetId;
+    const at: Record<string, Date> = {};
+    if (filter.since) at.$gte = filter.since;
+    if (filter.until) at.$lte = filter.until;
+    if (filter.cursor) {
+      const cursorEvent = await em.findOne(AuditEvent, { id: filter.cursor });
+      if (cursorEvent) where.$or = [{ at: { $lt: cursorEvent.at } }, { at: cursorEvent.at, id: { $lt: cursorEvent.id } }];
+    }
+    if (Object.keys(at).length) where.at = at;
+    const rows = await em.find(AuditEvent, where, { orderBy: { at: 'desc', id: 'desc' }, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    return {
+      events: page.map((e) => ({
+        id: e.id,
+        at: e.at.toISOString(),
+        actor_kind: e.actorKind,
+        actor_id: e.actorId ?? null,
+        actor_name: e.actorName ?? null,
+        action: e.action,
+        target_type: e.targetType ?? null,
+        target_id: e.targetId ?? null,
+        details: e.details,
+        request_id: e.requestId ?? null,
+        ip: e.ip ?? null,
+      })),
+      next_cursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+    };
+  }
+}

@@ -1,0 +1,299 @@
+import { createHash } from 'node:crypto';
+import { type Dataset as DatasetView, type DatasetRole, LabelerError, type PermissionReason, type Principal } from '@labeler/core';
+import type { Em, Orm } from '../../db/orm.js';
+import { newId } from '../../lib/ids.js';
+import type { AuditService } from '../audit/service.js';
+import { Membership } from '../organizations/entities.js';
+import { DatasetPermission } from '../permissions/entities.js';
+import { Dataset, DatasetFile, DatasetVersion } from './entities.js';
+import type { DatasetVersionView, ListDatasetsInput } from './schemas.js';
+
+type DatasetCreate = {
+  name: string;
+  description?: string | null | undefined;
+  format: Dataset['format'];
+  labeled: boolean;
+  class_names: string[];
+  tags: string[];
+  visibility: Dataset['visibility'];
+  owner_id: number;
+  organization_id?: string | null | undefined;
+  annotation_path?: string | null | undefined;
+  num_images?: number | undefined;
+  storage_instance_id?: string | null | undefined;
+};
+
+type DatasetUpdate = Partial<Omit<DatasetCreate, 'storage_instance_id'>> & { dataset_id: string };
+
+export interface AccessDecision {
+  has_access: boolean;
+  role: DatasetRole | null;
+  reason: PermissionReason;
+}
+
+export function toDatasetView(d: Dataset): DatasetView {
+  return {
+    id: d.id,
+    name: d.name,
+    description: d.description ?? null,
+    format: d.format,
+    labeled: d.labeled,
+    storage_type: d.storageType,
+    storage_path: d.storagePath,
+    annotation_path: d.annotationPath ?? null,
+    num_classes: d.numClasses,
+    num_images: d.numImages,
+    class_names: d.classNames,
+    tags: d.tags,
+    visibility: d.visibility,
+    owner_id: d.ownerId,
+    created_at: d.createdAt.toISOString(),
+    updated_at: d.updatedAt.toISOString(),
+    version: d.version,
+    content_hash: d.contentHash ?? null,
+  };
+}
+
+export function toVersionView(v: DatasetVersion): DatasetVersionView {
+  return {
+    id: v.id,
+    dataset_id: v.datasetId,
+    version: v.version,
+    content_hash: v.contentHash,
+    annotation_path: v.annotationPath ?? null,
+    num_images: v.numImages,
+    num_classes: v.numClasses,
+    class_names: v.classNames,
+    file_count: v.fileCount,
+    total_bytes: Number(v.totalBytes),
+    note: v.note ?? null,
+    archive: { status: v.archiveStatus, size_bytes: v.archiveSizeBytes === null || v.archiveSizeBytes === undefined ? null : Number(v.archiveSizeBytes), content_hash: v.archiveContentHash ?? null, job_id: v.archiveJobId ?? null },
+    created_at: v.createdAt.toISOString(),
+  };
+}
+
+export function datasetNotFound(id: string): LabelerError {
+  return new LabelerError('DATASET_NOT_FOUND', `Dataset ${id} not found`, { details: { dataset_id: id } });
+}
+
+/**
+ * Which datasets a caller can see at all. Platform-wide principals (no organization) see every dataset;
+ * an organization's principals see public datasets and their organization's. A dataset outside that
+ * answers 404 DATASET_NOT_FOUND, never 403, so private datasets' existence does not leak.
+ */
+export function visibilityFilter(principal: Principal): Record<string, unknown> {
+  if (!principal.organizationId) return { deletedAt: null };
+  return { deletedAt: null, $or: [{ visibility: 'public' }, { organizationId: principal.organizationId }] };
+}
+
+export class DatasetService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly audit: AuditService,
+  ) {}
+
+  async getVisible(principal: Principal, id: string, em: Em = this.orm.em.fork()): Promise<Dataset> {
+    const dataset = await em.findOne(Dataset, { id, ...visibilityFilter(principal) });
+    if (!dataset) throw datasetNotFound(id);
+    return dataset;
+  }
+
+  async list(principal: Principal, input: ListDatasetsInput): Promise<{ total: number; page: number; limit: number; datasets: Dataset[] }> {
+    const em = this.orm.em.fork();
+    const where: Record<string, unknown> = { ...visibilityFilter(principal) };
+    const and: Record<string, unknown>[] = [];
+    if (input.user_id !== undefined) and.push({ ownerId: input.user_id });
+    if (input.visibility) and.push({ visibility: input.visibility });
+    if (input.labeled !== undefined) and.push({ labeled: input.labeled });
+    if (input.format) and.push({ format: input.format });
+    if (input.tags?.length) and.push({ tags: { $contains: input.tags } });
+    if (input.search) and.push({ name: { $ilike: `%${input.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` } });
+    const filter = and.length ? { ...where, $and: and } : where;
+    const [datasets, total] = await em.findAndCount(Dataset, filter, {
+      orderBy: { createdAt: 'desc', id: 'desc' },
+      limit: input.limit,
+      offset: (input.page - 1) * input.limit,
+    });
+    return { total, page: input.page, limit: input.limit, datasets };
+  }
+
+  async batch(principal: Principal, ids: string[]): Promise<Map<string, Dataset>> {
+    const unique = [...new Set(ids)];
+    const rows = await this.orm.em.fork().find(Dataset, { id: { $in: unique }, ...visibilityFilter(principal) });
+    return new Map(rows.map((d) => [d.id, d]));
+  }
+
+  /** The spec's permission reasons, strongest first: owner, explicit permission, organization member, public. */
+  async checkAccess(dataset: Dataset, userId: number, em: Em = this.orm.em.fork()): Promise<AccessDecision> {
+    if (dataset.ownerId === userId) return { has_access: true, role: 'owner', reason: 'owner' };
+    const explicit = await em.findOne(DatasetPermission, { datasetId: dataset.id, userId });
+    if (explicit) return { has_access: true, role: explicit.role, reason: 'explicit_permission' };
+    if (dataset.organizationId && dataset.visibility !== 'private') {
+      const member = await em.findOne(Membership, { organizationId: dataset.organizationId, userId });
+      if (member) return { has_access: true, role: member.role === 'admin' ? 'editor' : 'viewer', reason: 'organization_member' };
+    }
+    if (dataset.visibility === 'public') return { has_access: true, role: 'viewer', reason: 'public_dataset' };
+    return { has_access: false, role: null, reason: 'no_access' };
+  }
+
+  async create(input: DatasetCreate, actor: Principal, storage: { instanceId: string | null; storageType: string }, options: { requestId?: string } = {}): Promise<Dataset> {
+    const em = this.orm.em.fork();
+    return em.transactional(async (tem) => {
+      const id = newId('dataset');
+      const dataset = tem.create(Dataset, {
+        id,
+        organizationId: input.organization_id ?? actor.organizationId ?? null,
+        name: input.name,
+        description: input.description ?? null,
+        format: input.format,
+        labeled: input.labeled,
+        storageInstanceId: storage.instanceId,
+        storageType: storage.storageType,
+        storagePath: `datasets/${id}/`,
+        annotationPath: input.annotation_path ?? null,
+        numClasses: input.class_names.length,
+        numImages: input.num_images ?? 0,
+        classNames: input.class_names,
+        tags: [...new Set(input.tags)],
+        visibility: input.visibility,
+        ownerId: input.owner_id,
+      });
+      await this.#createVersion(tem, dataset, actor, 'initial version');
+      await this.audit.record({ em: tem, actor, action: 'dataset.created', targetType: 'dataset', targetId: id, details: { name: input.name }, requestId: options.requestId ?? null });
+      return dataset;
+    });
+  }
+
+  async update(input: DatasetUpdate, actor: Principal, options: { requestId?: string } = {}): Promise<Dataset> {
+    const em = this.orm.em.fork();
+    return em.transactional(async (tem) => {
+      const dataset = await this.getVisible(actor, input.dataset_id, tem);
+      const changed: string[] = [];
+      const set = <K extends keyof Dataset>(key: K, value: Dataset[K] | undefined, field: string) => {
+        if (value !== undefined && JSON.stringify(dataset[key]) !== JSON.stringify(value)) {
+          dataset[key] = value;
+          changed.push(field);
+        }
+      };
+      set('name', input.name, 'name');
+      set('description', input.description, 'description');
+      set('format', input.format, 'format');
+      set('labeled', input.labeled, 'labeled');
+      set('tags', input.tags ? [...new Set(input.tags)] : undefined, 'tags');
+      set('visibility', input.visibility, 'visibility');
+      set('ownerId', input.owner_id, 'owner_id');
+      set('organizationId', input.organization_id, 'organization_id');
+      set('numImages', input.num_images, 'num_images');
+      const contentChanged = (input.class_names !== undefined && JSON.stringify(input.class_names) !== JSON.stringify(dataset.classNames)) ||
+        (input.annotation_path !== undefined && input.annotation_path !== dataset.annotationPath);
+      if (input.class_names !== undefined) {
+        set('classNames', input.class_names, 'class_names');
+        dataset.numClasses = dataset.classNames.length;
+      }
+      set('annotationPath', input.annotation_path, 'annotation_path');
+      // Class names and the annotation path are part of the content: a change makes a new immutable version.
+      if (contentChanged) await this.#createVersion(tem, dataset, actor, `metadata change: ${changed.join(', ')}`);
+      if (changed.length) await this.audit.record({ em: tem, actor, action: 'dataset.updated', targetType: 'dataset', targetId: dataset.id, details: { fields: changed }, requestId: options.requestId ?? null });
+      return dataset;
+    });
+  }
+
+  async softDelete(id: string, actor: Principal, options: { requestId?: string } = {}): Promise<Dataset> {
+    const em = this.orm.em.fork();
+    return em.transactional(async (tem) => {
+      const dataset = await this.getVisible(actor, id, tem);
+      dataset.deletedAt = new Date();
+      await this.audit.record({ em: tem, actor, action: 'dataset.deleted', targetType: 'dataset', targetId: id, requestId: options.requestId ?? null });
+      return dataset;
+    });
+  }
+
+  /** Snapshots the current files and metadata as a new immutable version and points the dataset at it. */
+  async createVersion(datasetId: string, actor: Principal | null, note: string | null, em?: Em): Promise<DatasetVersion> {
+    const run = async (tem: Em) => {
+      const dataset = await tem.findOne(Dataset, { id: datasetId, deletedAt: null }, { lockMode: undefined });
+      if (!dataset) throw datasetNotFound(datasetId);
+      return this.#createVersion(tem, dataset, actor, note);
+    };
+    return em ? run(em) : this.orm.em.fork().transactional(run);
+  }
+
+  async #createVersion(em: Em, dataset: Dataset, actor: Principal | null, note: string | null): Promise<DatasetVersion> {
+    // Serialise version numbering per dataset across processes.
+    await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`dataset-version:${dataset.id}`]);
+    const last = await em.findOne(DatasetVersion, { datasetId: dataset.id }, { orderBy: { version: 'desc' } });
+    const next = (last?.version ?? 0) + 1;
+    const files = await em.find(DatasetFile, { datasetId: dataset.id, lastVersion: null }, { orderBy: { path: 'asc' } });
+    const hash = createHash('sha256');
+    hash.update(JSON.stringify({ format: dataset.format, class_names: dataset.classNames, annotation_path: dataset.annotationPath ?? null }));
+    let totalBytes = 0;
+    for (const f of files) {
+      hash.update(`\n${f.path}\t${f.size}\t${f.sha256}`);
+      totalBytes += Number(f.size);
+    }
+    const images = files.filter((f) => /\.(jpe?g|png|gif|bmp|webp|tiff?)$/i.test(f.path)).length;
+    const version = em.create(DatasetVersion, {
+      id: newId('datasetVersion'),
+      datasetId: dataset.id,
+      version: next,
+      contentHash: `sha256:${hash.digest('hex')}`,
+      annotationPath: dataset.annotationPath ?? null,
+      numImages: files.length ? images : dataset.numImages,
+      numClasses: dataset.classNames.length,
+      classNames: dataset.classNames,
+      fileCount: files.length,
+      totalBytes,
+      note,
+      createdBy: actor?.id ?? null,
+    });
+    dataset.version = next;
+    dataset.contentHash = version.contentHash;
+    if (files.length) dataset.numImages = images;
+    return version;
+  }
+
+  async listVersions(principal: Principal, datasetId: string): Promise<DatasetVersion[]> {
+    const em = this.orm.em.fork();
+    await this.getVisible(principal, datasetId, em);
+    return em.find(DatasetVersion, { datasetId }, { orderBy: { version: 'desc' } });
+  }
+
+  async getVersion(datasetId: string, version: number | undefined, em: Em = this.orm.em.fork()): Promise<DatasetVersion> {
+    const row = version === undefined
+      ? await em.findOne(DatasetVersion, { datasetId }, { orderBy: { version: 'desc' } })
+      : await em.findOne(DatasetVersion, { datasetId, version });
+    if (!row) {
+      throw new LabelerError('DATASET_VERSION_NOT_FOUND', `Dataset ${datasetId} has no version ${version ?? '(none yet)'}.`, { details: { dataset_id: datasetId, version: version ?? null } });
+    }
+    return row;
+  }
+
+  async grant(datasetId: string, userId: number, role: DatasetRole, actor: Principal): Promise<DatasetPermission> {
+    const em = this.orm.em.fork();
+    return em.transactional(async (tem) => {
+      await this.getVisible(actor, datasetId, tem);
+      let permission = await tem.findOne(DatasetPermission, { datasetId, userId });
+      if (permission) permission.role = role;
+      else permission = tem.create(DatasetPermission, { id: newId('permission'), datasetId, userId, role, grantedBy: actor.id });
+      await this.audit.record({ em: tem, actor, action: 'dataset.permission_granted', targetType: 'dataset', targetId: datasetId, details: { user_id: userId, role } });
+      return permission;
+    });
+  }
+
+  async revokePermission(datasetId: string, userId: number, actor: Principal): Promise<boolean> {
+    const em = this.orm.em.fork();
+    return em.transactional(async (tem) => {
+      await this.getVisible(actor, datasetId, tem);
+      const removed = await tem.nativeDelete(DatasetPermission, { datasetId, userId });
+      if (removed) await this.audit.record({ em: tem, actor, action: 'dataset.permission_revoked', targetType: 'dataset', targetId: datasetId, details: { user_id: userId } });
+      return removed > 0;
+    });
+  }
+
+  async listPermissions(principal: Principal, datasetId: string) {
+    const em = this.orm.em.fork();
+    await this.getVisible(principal, datasetId, em);
+    const rows = await em.find(DatasetPermission, { datasetId }, { orderBy: { createdAt: 'asc' } });
+    return rows.map((p) => ({ user_id: p.userId, role: p.role, granted_by: p.grantedBy ?? null, created_at: p.createdAt.toISOString() }));
+  }
+}

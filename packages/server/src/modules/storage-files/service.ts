@@ -1,0 +1,298 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isLabelerError, LabelerError, type Principal, type StorageInstance } from '@labeler/core';
+import type { AppServices } from '../../app/services.js';
+import type { Em } from '../../db/orm.js';
+import { newId } from '../../lib/ids.js';
+import { Dataset, DatasetFile, DatasetVersion } from '../datasets/entities.js';
+import { datasetNotFound } from '../datasets/service.js';
+import { PluginInstanceRecord } from '../plugin-instances/entities.js';
+import { planArchive, streamArchive, type ArchiveEntry } from './archive.js';
+import type { DownloadUrlInput, DownloadUrlOutput } from './schemas.js';
+
+const CONTENT_TYPES: Record<string, string> = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', bmp: 'image/bmp', json: 'application/json', txt: 'text/plain', yaml: 'application/yaml', yml: 'application/yaml', md: 'text/markdown', zip: 'application/zip' };
+
+export function contentTypeOf(path: string): string {
+  return CONTENT_TYPES[path.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+}
+
+/** Relative dataset paths: forward slashes, no "..", no leading slash. */
+export function normaliseDatasetPath(path: string): string {
+  const clean = path.replace(/\\/g, '/').replace(/^\/+/, '');
+  if (!clean || clean.split('/').some((p) => p === '..' || p === '.' || p === '')) {
+    throw new LabelerError('VALIDATION_ERROR', `File path "${path.slice(0, 200)}" must be a relative path without "." or ".." segments.`, { details: { path: path.slice(0, 1024) } });
+  }
+  return clean;
+}
+
+/** Hashes a stream as it flows to storage (sha256 + size) without buffering it. */
+function hashingTransform(): { transform: Transform; result: () => { sha256: string; size: number } } {
+  const hash = createHash('sha256');
+  let size = 0;
+  const transform = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  return { transform, result: () => ({ sha256: hash.digest('hex'), size }) };
+}
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(full);
+    else if (entry.isFile()) yield full;
+  }
+}
+
+/** Storage errors the Platform sees as the spec's R2_UNAVAILABLE (503, retryable). */
+function asStorageUnavailable(error: unknown): never {
+  if (isLabelerError(error) && (error.code === 'R2_UNAVAILABLE' || error.code === 'STORAGE_UNAVAILABLE' || error.code === 'PLUGIN_UNAVAILABLE')) {
+    throw new LabelerError('R2_UNAVAILABLE', 'Dataset storage is temporarily unavailable. Retry later; dataset metadata is still available.', {
+      retryAfterSeconds: error.retryAfterSeconds ?? 5,
+      details: { storage_error: error.code },
+      cause: error,
+    });
+  }
+  throw error;
+}
+
+export class StorageFilesService {
+  constructor(private readonly app: () => AppServices) {}
+
+  /** The storage a new dataset uses: an explicit instance, or the default one. */
+  async resolveStorageFor(instanceId: string | null): Promise<{ instanceId: string | null; storageType: string }> {
+    const em = this.app().orm.em.fork();
+    const record = instanceId
+      ? await em.findOne(PluginInstanceRecord, { id: instanceId, kind: 'storage' })
+      : await em.findOne(PluginInstanceRecord, { kind: 'storage', isDefault: true });
+    if (!record) {
+      if (instanceId) throw new LabelerError('PLUGIN_INSTANCE_NOT_FOUND', `No storage plugin instance "${instanceId}".`, { details: { storage_instance_id: instanceId } });
+      return { instanceId: null, storageType: 'local' };
+    }
+    return { instanceId: record.id, storageType: record.pluginId === 'local-disk' ? 'local' : record.pluginId };
+  }
+
+  async storageOf(dataset: Pick<Dataset, 'storageInstanceId'>): Promise<StorageInstance> {
+    const plugins = this.app().plugins;
+    return dataset.storageInstanceId ? plugins.get(dataset.storageInstanceId, 'storage') : (await plugins.getDefault('storage')).instance;
+  }
+
+  /** Files of a version (temporal inventory). */
+  async filesOf(em: Em, datasetId: string, version: number): Promise<DatasetFile[]> {
+    return em.find(
+      DatasetFile,
+      { datasetId, firstVersion: { $lte: version }, $or: [{ lastVersion: null }, { lastVersion: { $gte: version } }] },
+      { orderBy: { path: 'asc' } },
+    );
+  }
+
+  async listCurrentFiles(principal: Principal, datasetId: string, options: { limit: number; offset: number }) {
+    const app = this.app();
+    const em = app.orm.em.fork();
+    await app.datasets.getVisible(principal, datasetId, em);
+    const [files, total] = await em.findAndCount(DatasetFile, { datasetId, lastVersion: null }, { orderBy: { path: 'asc' }, limit: options.limit, offset: options.offset });
+    return { total, files: files.map((f) => ({ path: f.path, size: Number(f.size), sha256: f.sha256, content_type: f.contentType ?? null, first_version: f.firstVersion })) };
+  }
+
+  /**
+   * Stores files under datasets/{id}/ while hashing them, records the inventory, and snapshots a new
+   * version. Unchanged files (same sha256) are skipped, so re-running an interrupted import is cheap.
+   */
+  async importFiles(
+    datasetId: string,
+    files: AsyncIterable<{ path: string; open: () => Readable; size?: number }>,
+    actor: Principal | null,
+    options: { onProgress?: (done: number, message: string) => void; signal?: AbortSignal; note?: string; annotationPath?: string | null } = {},
+  ): Promise<{ imported: number; skipped: number; version: DatasetVersion }> {
+    const app = this.app();
+    const em = app.orm.em.fork();
+    const dataset = await em.findOne(Dataset, { id: datasetId, deletedAt: null });
+    if (!dataset) throw datasetNotFound(datasetId);
+    const storage = await this.storageOf(dataset);
+    const nextVersion = dataset.version + 1;
+    let imported = 0;
+    let skipped = 0;
+    for await (const file of files) {
+      options.signal?.throwIfAborted();
+      const path = normaliseDatasetPath(file.path);
+      const storageKey = `datasets/${datasetId}/${path}`;
+      const { transform, result } = hashingTransform();
+      const source = file.open();
+      const hashed = source.pipe(transform);
+      source.on('error', (error) => hashed.destroy(error));
+      await storage
+        .put(storageKey, hashed, { contentType: contentTypeOf(path), ...(file.size !== undefined ? { contentLength: file.size } : {}) })
+        .catch(asStorageUnavailable);
+      const { sha256, size } = result();
+      const current = await em.findOne(DatasetFile, { datasetId, path, lastVersion: null });
+      if (current && current.sha256 === sha256) skipped++;
+      else {
+        if (current) current.lastVersion = nextVersion - 1;
+        em.create(DatasetFile, { id: newId('file'), datasetId, path, storageKey, size, sha256, contentType: contentTypeOf(path), firstVersion: nextVersion, lastVersion: null });
+        imported++;
+      }
+      if ((imported + skipped) % 100 === 0) await em.flush();
+      options.onProgress?.(imported + skipped, path);
+    }
+    if (options.annotationPath !== undefined) dataset.annotationPath = options.annotationPath;
+    await em.flush();
+    const version = await em.transactional((tem) => app.datasets.createVersion(datasetId, actor, options.note ?? 'file import', tem));
+    return { imported, skipped, version };
+  }
+
+  /** Imports a local folder (CLI). */
+  async importDirectory(datasetId: string, dir: string, actor: Principal | null, options: { onProgress?: (done: number, message: string) => void; signal?: AbortSignal; annotationPath?: string | null } = {}) {
+    const root = dir;
+    async function* files() {
+      for await (const full of walk(root)) {
+        const info = await stat(full);
+        yield { path: relative(root, full).split(sep).join('/'), open: () => createReadStream(full), size: info.size };
+      }
+    }
+    return this.importFiles(datasetId, files(), actor, { ...options, note: `import from ${dir}` });
+  }
+
+  /** Adopts objects already under datasets/{id}/ in the dataset's storage (hashing each by streaming). */
+  async adoptExisting(datasetId: string, actor: Principal | null, options: { onProgress?: (done: number, message: string) => void; signal?: AbortSignal } = {}) {
+    const app = this.app();
+    const em = app.orm.em.fork();
+    const dataset = await em.findOne(Dataset, { id: datasetId, deletedAt: null });
+    if (!dataset) throw datasetNotFound(datasetId);
+    const storage = await this.storageOf(dataset);
+    const prefix = `datasets/${datasetId}/`;
+    const nextVersion = dataset.version + 1;
+    let cursor: string | undefined;
+    let adopted = 0;
+    do {
+      const page = await storage.list({ prefix, ...(cursor ? { cursor } : {}), limit: 1000 }).catch(asStorageUnavailable);
+      for (const item of page.items) {
+        options.signal?.throwIfAborted();
+        const path = item.key.slice(prefix.length);
+        if (!path || path.startsWith('archives/')) continue;
+        const { transform, result } = hashingTransform();
+        const object = await storage.get(item.key).catch(asStorageUnavailable);
+        await pipeline(object.body, transform, async function* (source) {
+          for await (const _ of source) {
+            // drain: only the hash is needed
+          }
+        });
+        const { sha256, size } = result();
+        const current = await em.findOne(DatasetFile, { datasetId, path, lastVersion: null });
+        if (current?.sha256 === sha256) continue;
+        if (current) current.lastVersion = nextVersion - 1;
+        em.create(DatasetFile, { id: newId('file'), datasetId, path, storageKey: item.key, size, sha256, contentType: item.contentType ?? contentTypeOf(path), firstVersion: nextVersion, lastVersion: null });
+        adopted++;
+        options.onProgress?.(adopted, path);
+      }
+      await em.flush();
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    const version = await em.transactional((tem) => app.datasets.createVersion(datasetId, actor, 'adopted existing storage prefix', tem));
+    return { adopted, version };
+  }
+
+  /** Builds archive.zip for a dataset version, streamed from storage into storage (job handler body). */
+  async buildArchive(datasetId: string, versionNumber: number, options: { onProgress?: (done: number, total: number, message: string) => Promise<void> | void; signal?: AbortSignal } = {}) {
+    const app = this.app();
+    const em = app.orm.em.fork();
+    const dataset = await em.findOne(Dataset, { id: datasetId });
+    if (!dataset) throw datasetNotFound(datasetId);
+    const version = await app.datasets.getVersion(datasetId, versionNumber, em);
+    const files = await this.filesOf(em, datasetId, versionNumber);
+    const entries: ArchiveEntry[] = files.map((f) => ({ path: f.path, storageKey: f.storageKey, size: Number(f.size), sha256: f.sha256 }));
+    const plan = planArchive({ datasetId, name: dataset.name, version: version.version, versionHash: version.contentHash, annotationPath: version.annotationPath ?? null, classNames: version.classNames, entries });
+    const storage = await this.storageOf(dataset);
+    const key = `datasets/${datasetId}/archives/v${versionNumber}/archive.zip`;
+    version.archiveStatus = 'building';
+    await em.flush();
+    const { stream, bytes } = streamArchive(storage, plan, (index, entry) => {
+      void options.onProgress?.(index + 1, entries.length, entry.path);
+    });
+    options.signal?.addEventListener('abort', () => stream.destroy(new Error('archive build aborted')), { once: true });
+    const info = await storage.put(key, stream, { contentType: 'application/zip' });
+    version.archiveStatus = 'ready';
+    version.archiveKey = key;
+    version.archiveSizeBytes = info.size || bytes();
+    version.archiveContentHash = plan.contentHash;
+    version.archiveManifest = plan.manifest as unknown as Record<string, unknown>;
+    await em.flush();
+    return { key, size_bytes: Number(version.archiveSizeBytes), content_hash: plan.contentHash, files: entries.length };
+  }
+
+  async markArchiveFailed(datasetId: string, versionNumber: number): Promise<void> {
+    await this.app().orm.em.fork().nativeUpdate(DatasetVersion, { datasetId, version: versionNumber, archiveStatus: 'building' }, { archiveStatus: 'failed' });
+  }
+
+  /** Starts (or joins) the archive build of a version; enqueued in the caller's transaction when given. */
+  async startArchiveBuild(datasetId: string, versionNumber: number, createdBy: string | null, em?: Em) {
+    return this.app().jobs.startJob('dataset.archive', { dataset_id: datasetId, version: versionNumber }, { createdBy, ...(em ? { em } : {}) });
+  }
+
+  /**
+   * The spec's download-url: checks the named user's access, then signs the version's archive. Metadata
+   * comes from the database; only the HEAD on the archive touches storage, so an outage answers
+   * R2_UNAVAILABLE while every metadata route keeps working.
+   */
+  async issueDownloadUrl(principal: Principal, input: DownloadUrlInput, meta: { requestId: string; ip: string | null }): Promise<DownloadUrlOutput> {
+    const app = this.app();
+    const em = app.orm.em.fork();
+    const dataset = await app.datasets.getVisible(principal, input.dataset_id, em);
+    if (input.user_id !== undefined) {
+      const decision = await app.datasets.checkAccess(dataset, input.user_id, em);
+      if (!decision.has_access) {
+        throw new LabelerError('ACCESS_DENIED', `User ${input.user_id} has no access to dataset ${dataset.id}.`, { details: { dataset_id: dataset.id, user_id: input.user_id, reason: decision.reason } });
+      }
+    }
+    const version = await app.datasets.getVersion(dataset.id, input.version, em);
+    const storage = await this.storageOf(dataset).catch(asStorageUnavailable);
+    if (version.archiveStatus === 'ready' && version.archiveKey) {
+      const head = await storage.head(version.archiveKey).catch(asStorageUnavailable);
+      if (head) {
+        if (!storage.presignGet) throw new LabelerError('CAPABILITY_UNSUPPORTED', 'The dataset storage cannot issue presigned URLs.');
+        const filename = `${dataset.name.replace(/[^\w.-]+/g, '_')}-v${version.version}.zip`;
+        const signed = await storage.presignGet(version.archiveKey, { expiresInSeconds: input.expiration_seconds, filename }).catch(asStorageUnavailable);
+        await app.audit.record({
+          actor: principal,
+          action: 'dataset.download_url_issued',
+          targetType: 'dataset',
+          targetId: dataset.id,
+          details: { version: version.version, user_id: input.user_id ?? null, purpose: input.purpose ?? null, expires_at: signed.expiresAt, expiration_seconds: input.expiration_seconds },
+          requestId: meta.requestId,
+          ip: meta.ip,
+        });
+        app.metrics.presignedUrls.inc();
+        const manifest = (version.archiveManifest ?? {}) as { images?: string; annotations?: string | null; readme?: string };
+        return {
+          status: 'ready',
+          dataset_id: dataset.id,
+          download_url: signed.url,
+          expires_at: signed.expiresAt.replace(/\.\d{3}Z$/, 'Z'),
+          format: 'zip',
+          size_bytes: Number(version.archiveSizeBytes ?? head.size),
+          manifest: { images: manifest.images ?? 'images/', annotations: manifest.annotations ?? null, readme: manifest.readme ?? 'README.md' },
+          version: version.version,
+          content_hash: version.archiveContentHash ?? version.contentHash,
+        };
+      }
+    }
+    const { job } = await this.startArchiveBuild(dataset.id, version.version, principal.id);
+    await em.nativeUpdate(DatasetVersion, { id: version.id }, { archiveJobId: job.id, ...(version.archiveStatus === 'ready' ? { archiveStatus: 'none' } : {}) });
+    return {
+      status: 'building',
+      dataset_id: dataset.id,
+      version: version.version,
+      job_id: job.id,
+      retry_after_seconds: 10,
+      message: `The archive of version ${version.version} is being built (job ${job.id}). Request the URL again when the job completes.`,
+    };
+  }
+}

@@ -1,0 +1,17 @@
+import { localDiskStoragePlugin } from '@labeler/core/local-disk';
+import type { PluginDefinition } from '@labeler/core';
+import { fiftyOneConnectorPlugin } from '@labeler/plugin-fiftyone';
+import { labelStudioPlugin } from '@labeler/plugin-labelstudio';
+import { r2StoragePlugin } from '@labeler/plugin-r2';
+
+/**
+ * The plugins this server ships, as a typed list. Instances are configured in the database (console or
+ * CLI). A team adds its own plugin by importing its definition here; registration checks its contract
+ * version and refuses a mismatch with a message naming the plugin and field.
+ */
+export const BUILTIN_PLUGINS: readonly PluginDefinition[] = [
+  localDiskStoragePlugin as unknown as PluginDefinition,
+  r2StoragePlugin as unknown as PluginDefinition,
+  labelStudioPlugin as unknown as PluginDefinition,
+  fiftyOneConnectorPlugin as unknown as PluginDefinition,
+];

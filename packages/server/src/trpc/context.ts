@@ -1,0 +1,44 @@
+import type { Principal } from '@labeler/core';
+import type { Request, Response } from 'express';
+import type { AppServices } from '../app/services.js';
+import type { Logger } from '../lib/logger.js';
+
+/** Per-request context shared by the tRPC (/trpc) and REST (/api/v1) adapters. */
+export interface RequestContext {
+  app: AppServices;
+  req: Request | null;
+  res: Response | null;
+  requestId: string;
+  logger: Logger;
+  ip: string | null;
+  /** Resolved once per request by the auth plugins; null when the request carries no credential. */
+  getPrincipal(): Promise<Principal | null>;
+  /** Headers a procedure adds to its response (rate limits, Location, Retry-After), success or error. */
+  responseHeaders: Record<string, string>;
+  /** Success status other than 200 (e.g. 201, 202). */
+  responseStatus?: number;
+}
+
+
+export function createRequestContext(app: AppServices, req: Request | null, res: Response | null): RequestContext {
+  const requestId = (req?.id as string | undefined) ?? 'internal';
+  let principal: Promise<Principal | null> | undefined;
+  return {
+    app,
+    req,
+    res,
+    requestId,
+    logger: (req?.log as Logger | undefined) ?? app.logger,
+    ip: req?.ip ?? null,
+    responseHeaders: {},
+    getPrincipal() {
+      principal ??= req ? app.auth.authenticate(req) : Promise.resolve(null);
+      return principal;
+    },
+  };
+}
+
+/** Context for in-process callers (CLI, tests): acts as the given principal. */
+export function createInternalContext(app: AppServices, principal: Principal): RequestContext {
+  return { app, req: null, res: null, requestId: 'internal', logger: app.logger, ip: null, responseHeaders: {}, getPrincipal: async () => principal };
+}
