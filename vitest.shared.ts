@@ -2,8 +2,8 @@ import { defineConfig, type ViteUserConfig } from 'vitest/config';
 
 type TestOptions = NonNullable<ViteUserConfig['test']>;
 
-/** Vite's default conditions for server-side resolution (vite `defaultServerConditions`). */
-const NODE_CONDITIONS = ['module', 'node', 'development|production'];
+/** Server-side conditions without "module": the AWS SDK maps "module" to dist-es, which Node cannot load. */
+const NODE_CONDITIONS = ['node', 'development|production'];
 
 /**
  * Shared vitest settings. Workspace packages export their TypeScript sources under the

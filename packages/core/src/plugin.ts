@@ -58,7 +58,7 @@ export interface PluginDefinition<
   K extends PluginKind = PluginKind,
   Config = unknown,
   Instance extends PluginInstance = PluginInstance,
-  Capabilities extends object = Record<string, unknown>,
+  Capabilities extends object = object,
 > {
   /** Globally unique, kebab-case, e.g. "r2" or "acme-minio". */
   id: string;
