@@ -34,7 +34,7 @@ export interface AnnotationBackendCheck {
   id: string;
   title: string;
   /** Resolves 'skipped' when the check cannot run with the given options. */
-  run(ctx: ConformanceContext): Promise<void | 'skipped'>;
+  run(ctx: ConformanceContext): Promise<unknown>;
 }
 
 export interface ConformanceResult {
