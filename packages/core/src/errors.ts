@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false },
   IDEMPOTENCY_REQUEST_IN_PROGRESS: { status: 409, retryable: true },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false },
   PRECONDITION_FAILED: { status: 412, retryable: false },
   // Domain objects.
   DATASET_VERSION_NOT_FOUND: { status: 404, retryable: false },

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AuthInstance, PluginDefinition } from '@labeler/core';
 import type { AppConfig } from '../config/env.js';
@@ -119,11 +119,17 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts HTTP on config.HOST:PORT (0 = ephemeral). stop() drains requests, then jobs, plugins, database. */
+/**
+ * Starts HTTP on config.HOST:PORT (0 = ephemeral). The socket is bound first (answering 503 until the
+ * services are ready) so links the server hands out carry the real port. stop() drains requests, then
+ * jobs, plugins and the database.
+ */
 export async function startServer(config: AppConfig, options: CreateServicesOptions & HttpAppOptions = {}): Promise<RunningServer> {
-  const services = await createServices(config, options);
-  const http = createHttpApp(services, { extraRoutes: [...moduleRoutes(services), ...(options.extraRoutes ?? [])] });
-  const server = createServer(http);
+  let handler: RequestListener = (_req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2' });
+    res.end(JSON.stringify({ error: { code: 'SERVICE_STARTING', message: 'Labeler is starting; retry shortly.', details: {}, timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } }));
+  };
+  const server = createServer((req, res) => handler(req, res));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -132,6 +138,15 @@ export async function startServer(config: AppConfig, options: CreateServicesOpti
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+  if (!config.LABELER_PUBLIC_URL && config.PORT === 0) config.publicUrl = url;
+  let services: AppServices;
+  try {
+    services = await createServices(config, options);
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
+  handler = createHttpApp(services, { extraRoutes: [...moduleRoutes(services), ...(options.extraRoutes ?? [])] });
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {

@@ -30,14 +30,14 @@ function routeLabel(req: Request): string {
 }
 
 function responseMeta({ ctx, errors }: { ctx?: RequestContext | undefined; errors: ReadonlyArray<Parameters<typeof labelerErrorOf>[0]> }) {
-  const headers: Record<string, string> = { ...(ctx?.responseHeaders ?? {}) };
+  const headers: Record<string, string> = { ...(ctx?.response.headers ?? {}) };
   if (errors.length) {
     const error = labelerErrorOf(errors[0]!);
     if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
     else if ((error.status === 503 || error.status === 429) && !headers['Retry-After']) headers['Retry-After'] = '5';
     return { status: errors.length === 1 ? error.status : undefined, headers };
   }
-  return { status: ctx?.responseStatus, headers };
+  return { status: ctx?.response.status, headers };
 }
 
 export interface HttpAppOptions {
@@ -94,18 +94,35 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
   http.use('/docs', docsRouter());
   http.use('/storage/local', localStorageRouter(app));
 
+  // PostgreSQL cannot store NUL in text: refuse it anywhere in a request up front, for every route.
+  const refuseNul = (req: Request, res: Response, next: NextFunction) => {
+    if (/%00/i.test(req.originalUrl) || (req.body !== undefined && JSON.stringify(req.body).includes('\\u0000'))) {
+      return sendError(res, new LabelerError('VALIDATION_ERROR', 'The request contains a NUL character, which is not allowed in any field.'), String(req.id));
+    }
+    next();
+  };
+
   const createContext = ({ req, res }: { req: Request; res: Response }) => createRequestContext(app, req, res);
   const onError = ({ error, path }: { error: Parameters<typeof labelerErrorOf>[0]; path?: string | undefined }) => {
     const labeler = labelerErrorOf(error);
     if (labeler.status >= 500) app.logger.error({ err: error.cause ?? error, path, code: labeler.code }, 'request failed');
   };
 
-  http.use('/trpc', createExpressMiddleware({ router: appRouter, createContext, responseMeta, onError, maxBodySize: 5 * 1024 * 1024 }));
+  http.use('/trpc', refuseNul, createExpressMiddleware({ router: appRouter, createContext, responseMeta, onError, maxBodySize: 5 * 1024 * 1024 }));
 
   http.use(
     '/api/v1',
     express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }),
     restEnvelope,
+    refuseNul,
+    (req: Request, res: Response, next: NextFunction) => {
+      // The OpenAPI adapter only reads JSON bodies; anything else is a clear 415, not an adapter crash.
+      const type = req.headers['content-type'];
+      if (['POST', 'PUT', 'PATCH'].includes(req.method) && type && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+        return sendError(res, new LabelerError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as JSON (Content-Type: application/json).'), String(req.id));
+      }
+      next();
+    },
     idempotencyMiddleware(app.orm),
     createOpenApiExpressMiddleware({ router: appRouter, createContext, responseMeta, onError, maxBodySize: 1024 * 1024 }),
   );

@@ -11,6 +11,7 @@ const TRPC_CODE_TO_ERROR: Record<string, ErrorCode> = {
   METHOD_NOT_SUPPORTED: 'METHOD_NOT_ALLOWED',
   TOO_MANY_REQUESTS: 'RATE_LIMIT_EXCEEDED',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   CONFLICT: 'CONFLICT',
 };
 
@@ -31,6 +32,8 @@ export function envelopeOf(error: LabelerError, requestId?: string): ErrorEnvelo
 
 /** Builds the spec envelope from whatever error body the OpenAPI adapter produced. */
 function toEnvelope(body: unknown, status: number, requestId: string): ErrorEnvelope {
+  const already = body as Partial<ErrorEnvelope> | null;
+  if (already?.error && typeof already.error.code === 'string' && typeof already.error.timestamp === 'string') return already as ErrorEnvelope;
   const b = (body ?? {}) as { message?: string; code?: string; issues?: unknown; data?: { labeler?: { code?: string; details?: Record<string, unknown> } } };
   const labeler = b.data?.labeler;
   if (labeler?.code && isErrorCode(labeler.code)) {

@@ -68,8 +68,6 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     await database?.drop().catch(() => undefined);
     throw error;
   }
-  // Links the server hands out must point at the ephemeral port.
-  (running.services.config as { publicUrl: string }).publicUrl = running.url;
   return {
     url: running.url,
     services: running.services,

@@ -1,3 +1,4 @@
+import { annotationRouter } from '../modules/annotation/router.js';
 import { auditRouter } from '../modules/audit/router.js';
 import { authRouter } from '../modules/auth/router.js';
 import { datasetsRouter } from '../modules/datasets/router.js';
@@ -17,6 +18,7 @@ export const appRouter = router({
   organizations: organizationsRouter,
   audit: auditRouter,
   jobs: jobsRouter,
+  annotation: annotationRouter,
 });
 
 /** The type TypeScript clients (and the console) import; never the router's code. */

@@ -13,10 +13,12 @@ export interface RequestContext {
   ip: string | null;
   /** Resolved once per request by the auth plugins; null when the request carries no credential. */
   getPrincipal(): Promise<Principal | null>;
-  /** Headers a procedure adds to its response (rate limits, Location, Retry-After), success or error. */
-  responseHeaders: Record<string, string>;
-  /** Success status other than 200 (e.g. 201, 202). */
-  responseStatus?: number;
+  /**
+   * What a procedure adds to its HTTP response: headers (rate limits, Location, Retry-After) on success or
+   * error, and a success status other than 200 (201, 202). One shared object, because tRPC middlewares
+   * pass a spread copy of ctx downstream.
+   */
+  response: { status?: number; headers: Record<string, string> };
 }
 
 
@@ -30,7 +32,7 @@ export function createRequestContext(app: AppServices, req: Request | null, res:
     requestId,
     logger: (req?.log as Logger | undefined) ?? app.logger,
     ip: req?.ip ?? null,
-    responseHeaders: {},
+    response: { headers: {} },
     getPrincipal() {
       principal ??= req ? app.auth.authenticate(req) : Promise.resolve(null);
       return principal;
@@ -40,5 +42,5 @@ export function createRequestContext(app: AppServices, req: Request | null, res:
 
 /** Context for in-process callers (CLI, tests): acts as the given principal. */
 export function createInternalContext(app: AppServices, principal: Principal): RequestContext {
-  return { app, req: null, res: null, requestId: 'internal', logger: app.logger, ip: null, responseHeaders: {}, getPrincipal: async () => principal };
+  return { app, req: null, res: null, requestId: 'internal', logger: app.logger, ip: null, response: { headers: {} }, getPrincipal: async () => principal };
 }

@@ -12,6 +12,7 @@ const STATUS_TO_TRPC: Record<number, TRPC_ERROR_CODE_KEY> = {
   409: 'CONFLICT',
   412: 'PRECONDITION_FAILED',
   413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
   422: 'UNPROCESSABLE_CONTENT',
   429: 'TOO_MANY_REQUESTS',
   499: 'CLIENT_CLOSED_REQUEST',
@@ -56,6 +57,8 @@ export function labelerErrorOf(error: TRPCError): LabelerError {
       return new LabelerError('VALIDATION_ERROR', 'The request body is not valid JSON.');
     case 'BAD_REQUEST':
       return new LabelerError('VALIDATION_ERROR', error.message || 'Invalid request.');
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return new LabelerError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as JSON (Content-Type: application/json).');
     case 'PAYLOAD_TOO_LARGE':
       return new LabelerError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
     case 'UNAUTHORIZED':

@@ -36,7 +36,7 @@ export function platformProcedure(scope: Scope) {
     const datasetStates = states.slice(1);
     const rateLimitedDatasetIds = new Set(many.length ? datasetStates.filter((s) => s.exceeded).map((s) => s.key) : []);
     const headerStates = many.length ? [accountState] : states;
-    Object.assign(ctx.responseHeaders, rateLimitHeaders(headerStates));
+    Object.assign(ctx.response.headers, rateLimitHeaders(headerStates));
     const governing = governingState(headerStates)!;
     if (governing.exceeded) {
       ctx.app.metrics.rateLimited.inc({ policy: governing.policy.name });

@@ -50,7 +50,7 @@ export class AuditService {
     const em = this.orm.em.fork();
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
     const where: Record<string, unknown> = {};
-    if (filter.action) where.action = { $like: `${filter.action.replace(/[%_]/g, '')}%` };
+    if (filter.action) where.action = { $like: `${filter.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
     if (filter.actorId) where.actorId = filter.actorId;
     if (filter.targetId) where.targetId = filter.targetId;
     const at: Record<string, Date> = {};

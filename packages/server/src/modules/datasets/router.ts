@@ -69,9 +69,9 @@ export const datasetsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const result = await ctx.app.storageFiles.issueDownloadUrl(ctx.principal, input, { requestId: ctx.requestId, ip: ctx.ip });
       if (result.status === 'building') {
-        ctx.responseStatus = 202;
-        ctx.responseHeaders['Retry-After'] = String(result.retry_after_seconds);
-        ctx.responseHeaders.Location = `/api/v1/jobs/${result.job_id}`;
+        ctx.response.status = 202;
+        ctx.response.headers['Retry-After'] = String(result.retry_after_seconds);
+        ctx.response.headers.Location = `/api/v1/jobs/${result.job_id}`;
       }
       return result;
     }),
@@ -108,7 +108,7 @@ export const datasetsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const storage = await ctx.app.storageFiles.resolveStorageFor(input.storage_instance_id ?? null);
       const dataset = await ctx.app.datasets.create(input, ctx.principal, storage, { requestId: ctx.requestId });
-      ctx.responseStatus = 201;
+      ctx.response.status = 201;
       return toDatasetView(dataset);
     }),
 
@@ -139,7 +139,7 @@ export const datasetsRouter = router({
     .output(datasetVersionSchema)
     .mutation(async ({ ctx, input }) => {
       await ctx.app.datasets.getVisible(ctx.principal, input.dataset_id);
-      ctx.responseStatus = 201;
+      ctx.response.status = 201;
       return toVersionView(await ctx.app.datasets.createVersion(input.dataset_id, ctx.principal, input.note ?? null));
     }),
 

@@ -9,12 +9,17 @@ import {
 } from '@labeler/core';
 import { z } from 'zod';
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+/** Text without control characters (PostgreSQL cannot store NUL; the rest are never legitimate here). */
+const text = () => z.string().refine((v) => !CONTROL.test(v), 'must not contain control characters');
+
 /** Query-string booleans: only "true"/"false" (and 1/0); anything else is a 400, not silently false. */
 const queryBoolean = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
   .transform((v) => v === true || v === 'true' || v === '1');
 
-const TAG = z.string().trim().min(1).max(64);
+const TAG = text().pipe(z.string().trim().min(1).max(64));
 
 export const listDatasetsInput = z.object({
   user_id: platformUserIdSchema.optional().describe('Only datasets owned by this Platform user'),
@@ -27,6 +32,7 @@ export const listDatasetsInput = z.object({
     .describe('Comma-separated; a dataset must carry every tag')
     .transform((value, ctx) => {
       if (value === undefined) return undefined;
+      if (CONTROL.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain control characters' });
       const tags = value.split(',').map((t) => t.trim()).filter(Boolean);
       for (const tag of tags) {
         if (!TAG.safeParse(tag).success) ctx.addIssue({ code: 'custom', message: `tag "${tag.slice(0, 80)}" must be 1-64 characters` });
@@ -37,7 +43,7 @@ export const listDatasetsInput = z.object({
   format: datasetFormatSchema.optional(),
   page: z.coerce.number().int().min(1).max(1_000_000).default(1),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  search: z.string().trim().max(200).optional().describe('Case-insensitive substring of the name (console)'),
+  search: text().pipe(z.string().trim().max(200)).optional().describe('Case-insensitive substring of the name (console)'),
 });
 export type ListDatasetsInput = z.infer<typeof listDatasetsInput>;
 
@@ -86,9 +92,9 @@ export const permissionOutput = z.object({
   reason: z.enum(PERMISSION_REASONS),
 });
 
-const name = z.string().trim().min(1).max(200);
-const description = z.string().max(5000).nullable();
-const classNames = z.array(z.string().trim().min(1).max(200)).max(10_000);
+const name = text().pipe(z.string().trim().min(1).max(200));
+const description = z.string().max(5000).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters').nullable();
+const classNames = z.array(text().pipe(z.string().trim().min(1).max(200))).max(10_000);
 const tags = z.array(TAG).max(50);
 
 export const createDatasetInput = z.object({

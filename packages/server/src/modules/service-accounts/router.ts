@@ -37,7 +37,7 @@ export const serviceAccountsRouter = router({
     .meta({ openapi: { method: 'POST', path: '/auth/service-accounts', tags: [TAG], summary: 'Create a service account; returns its key once', errorResponses: [400, 401, 403] } })
     .input(
       z.object({
-        service_name: z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N} ._-]+$/u, 'may contain letters, digits, spaces, ".", "_" and "-"'),
+        service_name: z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N} ._:@/-]+$/u, 'may contain letters, digits, spaces and . _ : @ / -'),
         scopes: z.array(z.enum(PLATFORM_SCOPES)).min(1).max(PLATFORM_SCOPES.length),
         expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
         expires_in_days: z.number().int().min(1).max(3650).optional(),
@@ -46,7 +46,7 @@ export const serviceAccountsRouter = router({
     .output(createdOutput)
     .mutation(async ({ ctx, input }) => {
       const expiresAt = input.expires_at ? new Date(input.expires_at) : input.expires_in_days ? new Date(Date.now() + input.expires_in_days * 86400_000) : null;
-      ctx.responseStatus = 201;
+      ctx.response.status = 201;
       return ctx.app.serviceAccounts.create({ name: input.service_name, scopes: input.scopes, expiresAt }, ctx.principal);
     }),
 

@@ -258,8 +258,9 @@ export class StorageFilesService {
       const head = await storage.head(version.archiveKey).catch(asStorageUnavailable);
       if (head) {
         if (!storage.presignGet) throw new LabelerError('CAPABILITY_UNSUPPORTED', 'The dataset storage cannot issue presigned URLs.');
-        const filename = `${dataset.name.replace(/[^\w.-]+/g, '_')}-v${version.version}.zip`;
-        const signed = await storage.presignGet(version.archiveKey, { expiresInSeconds: input.expiration_seconds, filename }).catch(asStorageUnavailable);
+        // No custom download filename: the object is already archive.zip, and a response-content-disposition
+        // parameter is not verified consistently by S3-compatible servers (the SigV4 test server rejects it).
+        const signed = await storage.presignGet(version.archiveKey, { expiresInSeconds: input.expiration_seconds }).catch(asStorageUnavailable);
         await app.audit.record({
           actor: principal,
           action: 'dataset.download_url_issued',

@@ -1,8 +1,8 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261121051307 extends Migration {
+export class Migration20261121053322 extends Migration {
 
-  override name = 'Migration20261121051307';
+  override name = 'Migration20261121053322';
 
   override up(): void | Promise<void> {
     this.addSql(`create table "admin_session" ("id" varchar(255) not null, "user_id" varchar(255) not null, "csrf_token" varchar(255) not null, "created_at" timestamptz not null, "expires_at" timestamptz not null, "last_seen_at" timestamptz not null, "ip" varchar(255) null, "user_agent" text null, primary key ("id"));`);
@@ -14,7 +14,7 @@ export class Migration20261121051307 extends Migration {
     this.addSql(`create table "annotation" ("id" varchar(255) not null, "project_id" varchar(255) not null, "dataset_id" varchar(255) not null, "sample_id" varchar(255) not null, "external_task_id" varchar(255) not null, "external_annotation_id" varchar(255) not null, "result" jsonb not null, "labels" jsonb not null default '{}', "annotator" varchar(255) null, "ground_truth" boolean not null default false, "source" text not null, "backend_updated_at" timestamptz null, "created_at" timestamptz not null, "updated_at" timestamptz not null, primary key ("id"));`);
     this.addSql(`alter table "annotation" add constraint "annotation_project_id_sample_id_unique" unique ("project_id", "sample_id");`);
 
-    this.addSql(`create table "annotation_project" ("id" varchar(255) not null, "dataset_id" varchar(255) not null, "backend_instance_id" varchar(255) not null, "name" varchar(255) not null, "external_id" varchar(255) null, "label_schema" jsonb not null, "label_config" text null, "status" text not null default 'pending', "sync_status" text not null default 'pending', "task_count" int not null default 0, "annotation_count" int not null default 0, "last_sync_at" timestamptz null, "last_error" text null, "webhook_id" varchar(255) null, "created_by" varchar(255) null, "created_at" timestamptz not null, "updated_at" timestamptz not null, primary key ("id"));`);
+    this.addSql(`create table "annotation_project" ("id" varchar(255) not null, "dataset_id" varchar(255) not null, "backend_instance_id" varchar(255) not null, "name" varchar(255) not null, "external_id" varchar(255) null, "label_schema" jsonb not null, "label_config" text null, "media" jsonb null, "status" text not null default 'pending', "sync_status" text not null default 'pending', "task_count" int not null default 0, "annotation_count" int not null default 0, "last_sync_at" timestamptz null, "last_error" text null, "webhook_id" varchar(255) null, "created_by" varchar(255) null, "created_at" timestamptz not null, "updated_at" timestamptz not null, primary key ("id"));`);
     this.addSql(`create index "annotation_project_dataset_id_index" on "annotation_project" ("dataset_id");`);
 
     this.addSql(`create table "annotation_task_link" ("id" varchar(255) not null, "project_id" varchar(255) not null, "sample_id" varchar(255) not null, "external_task_id" varchar(255) not null, "batch" int not null default 0, "created_at" timestamptz not null, primary key ("id"));`);

@@ -1,0 +1,90 @@
+/** The AnnotationBackendInstance for Label Studio: wires the HTTP client to each concern's module. */
+import {
+  type AnnotationBackendInstance,
+  healthy,
+  type HealthReport,
+  type PluginLogger,
+  unhealthy,
+} from '@labeler/core';
+import type { LabelStudioConfig } from './config.js';
+import { checkVersion, checkWhoami, diagnose } from './diagnose.js';
+import { type ClientDeps, LabelStudioClient } from './http.js';
+import { buildLabelConfig } from './label-config.js';
+import {
+  deleteProject,
+  ensureProject,
+  projectUrl,
+  readProject,
+  toBackendProject,
+  validateProject,
+} from './projects.js';
+import { listStorages, setupStorage } from './storages.js';
+import { clearTasks, getTask, importTasks, iterateTasks, listTaskRefs } from './tasks.js';
+import { registerWebhook } from './webhooks.js';
+
+export interface LabelStudioBackend extends AnnotationBackendInstance {
+  /** The underlying client (stats, token kind); for diagnostics and tests. */
+  readonly client: LabelStudioClient;
+  /** importBatchSize/importConcurrency from the config; importSamplesIdempotently uses them as defaults. */
+  readonly importDefaults: { batchSize: number; concurrency: number };
+}
+
+export function createLabelStudioBackend(
+  config: LabelStudioConfig,
+  deps: ClientDeps & { logger?: PluginLogger } = {},
+): LabelStudioBackend {
+  const client = new LabelStudioClient(config, deps);
+  return {
+    client,
+    importDefaults: { batchSize: config.importBatchSize, concurrency: config.importConcurrency },
+    async health(): Promise<HealthReport> {
+      try {
+        const { version } = await checkVersion(client);
+        await checkWhoami(client);
+        return healthy(`Label Studio ${version ?? ''} reachable, token accepted.`.replace('  ', ' '), {
+          version,
+          tokenKind: client.token.kind,
+        });
+      } catch (error) {
+        return unhealthy(error instanceof Error ? error.message : String(error), {
+          tokenKind: client.token.kind,
+        });
+      }
+    },
+    async dispose() {},
+    diagnose: () => diagnose(client),
+    buildLabelConfig,
+    async validateLabelConfig(labelConfig, projectExternalId) {
+      if (projectExternalId && /^\d+$/.test(projectExternalId)) {
+        await client.request('POST', `/api/projects/${projectExternalId}/validate/`, null, {
+          body: { label_config: labelConfig },
+          labelConfig: true,
+          idempotent: true,
+        });
+      } else {
+        await client.request('POST', '/api/projects/validate/', null, {
+          body: { label_config: labelConfig },
+          labelConfig: true,
+          idempotent: true,
+          auth: false,
+        });
+      }
+    },
+    ensureProject: (input) => ensureProject(client, input),
+    async getProject(externalId) {
+      const project = await readProject(client, externalId);
+      return project ? toBackendProject(client, project) : null;
+    },
+    validateProject: (externalId) => validateProject(client, externalId),
+    deleteProject: (externalId) => deleteProject(client, externalId),
+    importTasks: (projectId, tasks) => importTasks(client, projectId, tasks),
+    listTaskRefs: (projectId, options) => listTaskRefs(client, projectId, options),
+    iterateTasks: (projectId, options) => iterateTasks(client, projectId, options),
+    getTask: (projectId, taskId) => getTask(client, projectId, taskId),
+    clearTasks: (projectId) => clearTasks(client, projectId),
+    setupStorage: (projectId, storage) => setupStorage(client, projectId, storage),
+    listStorages: (projectId) => listStorages(client, projectId),
+    registerWebhook: (webhook) => registerWebhook(client, webhook),
+    projectUrl: (externalId) => projectUrl(client, externalId),
+  };
+}

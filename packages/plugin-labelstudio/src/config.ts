@@ -1,0 +1,56 @@
+/** Instance configuration of the Label Studio plugin (validated by the host with `parsePluginConfig`). */
+import { secret } from '@labeler/core';
+import { z } from 'zod';
+
+export const labelStudioConfigSchema = z.object({
+  url: z
+    .string()
+    .url()
+    .describe('Base URL of Label Studio, e.g. http://labelstudio:8080 (no /api suffix).')
+    .transform((value) => value.replace(/\/+$/, '')),
+  apiKey: secret(
+    z.string().min(1).describe('Legacy token (40 hex) or Personal Access Token (a JWT refresh token).'),
+  ),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(900_000)
+    .default(60_000)
+    .describe('Per-request timeout. Imports of large batches can be slow on big projects.'),
+  maxRetries: z
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .default(4)
+    .describe('Retries for idempotent requests on network errors, 5xx and 504.'),
+  retryBaseDelayMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(60_000)
+    .default(250)
+    .describe('First backoff delay; doubles per attempt with full jitter.'),
+  importBatchSize: z.number().int().min(1).max(1000).default(100).describe('Tasks per import request.'),
+  importConcurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(4)
+    .describe('Import requests in flight at once.'),
+  documentRoot: z
+    .string()
+    .optional()
+    .describe(
+      "Label Studio's LOCAL_FILES_DOCUMENT_ROOT as seen inside Label Studio; enables the local-files checks of diagnose().",
+    ),
+  localFilesPrefix: z
+    .string()
+    .default('/data/local-files/?d=')
+    .describe('URL prefix of local-files links in task data.'),
+});
+
+export type LabelStudioConfigInput = z.input<typeof labelStudioConfigSchema>;
+export type LabelStudioConfig = z.output<typeof labelStudioConfigSchema>;

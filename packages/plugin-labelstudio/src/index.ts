@@ -1,0 +1,19 @@
+/**
+ * @labeler/plugin-labelstudio: the Label Studio annotation backend. The simulator lives in the
+ * `@labeler/plugin-labelstudio/simulator` subpath (tests and development only).
+ */
+export { labelStudioPlugin } from './plugin.js';
+export { createLabelStudioBackend, type LabelStudioBackend } from './backend.js';
+export { labelStudioConfigSchema, type LabelStudioConfig, type LabelStudioConfigInput } from './config.js';
+export { LabelStudioClient, type ClientDeps, type RequestOptions } from './http.js';
+export { buildLabelConfig, escapeXml, IMAGE_DATA_KEY, IMAGE_OBJECT_NAME } from './label-config.js';
+export {
+  importSamplesIdempotently,
+  type ImportProgress,
+  type ImportSamplesOptions,
+  type ImportSamplesResult,
+} from './importer.js';
+export { pickAnnotation } from './pick.js';
+export { projectLockKey, withProjectLock } from './lock.js';
+export { detectToken, type TokenKind } from './token.js';
+export { ANNOTATED_QUERY, MAX_IMPORT_BATCH } from './tasks.js';

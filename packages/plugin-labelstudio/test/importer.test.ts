@@ -1,0 +1,136 @@
+import type { TaskInput } from '@labeler/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { importSamplesIdempotently } from '../src/importer.js';
+import { type LabelStudioSimulator, startLabelStudioSimulator } from '../src/simulator/index.js';
+import { backendFor, collect, LABEL_CONFIG } from './helpers.js';
+
+function* samples(n: number, prefix = 's'): Generator<TaskInput> {
+  for (let i = 0; i < n; i++) yield { sampleId: `${prefix}-${i}`, data: { image: `https://img/${i}.jpg` } };
+}
+
+function expectExactlyOnce(sim: LabelStudioSimulator, projectId: number, n: number): void {
+  const tasks = sim.state.projectTasks.get(projectId)!;
+  const ids = tasks.map((t) => t.meta.sample_id);
+  expect(tasks.length).toBe(n);
+  expect(new Set(ids).size).toBe(n);
+  expect(tasks.every((t) => t.meta.labeler === true)).toBe(true);
+}
+
+describe('importSamplesIdempotently', () => {
+  let sim: LabelStudioSimulator;
+  let projectId: number;
+  beforeEach(async () => {
+    sim = await startLabelStudioSimulator();
+    projectId = sim.state.createProject({ title: 'Import', label_config: LABEL_CONFIG }).id;
+  });
+  afterEach(async () => {
+    sim.faults.clear();
+    await sim.stop();
+  });
+
+  it('imports in batches, skips existing sample ids, carries meta and predictions', async () => {
+    const backend = backendFor(sim);
+    const first = await importSamplesIdempotently(backend, String(projectId), samples(250), {
+      batchSize: 100,
+    });
+    expect(first).toMatchObject({ imported: 250, skipped: 0, requests: 3 });
+    const progress: number[] = [];
+    const again = await importSamplesIdempotently(backend, String(projectId), samples(300), {
+      batchSize: 100,
+      onProgress: (p) => progress.push(p.imported),
+    });
+    expect(again).toMatchObject({ imported: 50, skipped: 250, requests: 1 });
+    expect(progress.at(-1)).toBe(50);
+    expectExactlyOnce(sim, projectId, 300);
+    await importSamplesIdempotently(backend, String(projectId), [
+      {
+        sampleId: 'p',
+        data: { image: 'x' },
+        meta: { batch: 7 },
+        predictions: [{ result: [{ a: 1 }], score: 0.9, modelVersion: 'v1' }],
+      },
+    ]);
+    const [task] = sim.state.tasksBySampleId(projectId, 'p');
+    expect(task!.meta).toEqual({ batch: 7, sample_id: 'p', labeler: true });
+    expect(task!.predictions[0]).toMatchObject({ result: [{ a: 1 }], score: 0.9, model_version: 'v1' });
+  });
+
+  it('uses the instance importBatchSize by default', async () => {
+    const result = await importSamplesIdempotently(
+      backendFor(sim, { importBatchSize: 7 }),
+      String(projectId),
+      samples(20),
+    );
+    expect(result).toMatchObject({ imported: 20, requests: 3 });
+  });
+
+  it('repeats within the input are sent once; async iterables work', async () => {
+    async function* twice() {
+      yield* samples(10);
+      yield* samples(10);
+    }
+    const result = await importSamplesIdempotently(backendFor(sim), String(projectId), twice(), {
+      batchSize: 4,
+    });
+    expect(result).toMatchObject({ imported: 10, skipped: 10 });
+    expectExactlyOnce(sim, projectId, 10);
+  });
+
+  it('5,000 samples with 30% injected 5xx/504 and dropped connections end with exactly 5,000 tasks', async () => {
+    const backend = backendFor(sim, { maxRetries: 8 });
+    // Faults land before or after LS did the work: an "after" fault on an import is a committed batch whose answer is lost.
+    sim.faults.set({ errorRate: 0.2, dropRate: 0.1, statuses: [500, 502, 503, 504], phase: 'random' });
+    const result = await importSamplesIdempotently(backend, String(projectId), samples(5000), {
+      batchSize: 100,
+      concurrency: 4,
+      pause: async () => {},
+    });
+    sim.faults.clear();
+    expect(sim.faults.injected.errors + sim.faults.injected.drops).toBeGreaterThan(20);
+    expect(result.passes).toBeGreaterThan(1); // some batches were uncertain and re-checked
+    expect(result.imported).toBe(5000);
+    expectExactlyOnce(sim, projectId, 5000);
+  }, 60_000);
+
+  it('aborting mid-way and resuming ends with exactly 5,000 tasks', async () => {
+    const backend = backendFor(sim, { maxRetries: 8 });
+    sim.faults.set({ errorRate: 0.15, dropRate: 0.05, latencyMs: 2 });
+    const controller = new AbortController();
+    const run = importSamplesIdempotently(backend, String(projectId), samples(5000), {
+      batchSize: 100,
+      signal: controller.signal,
+      pause: async () => {},
+      onProgress: (p) => {
+        if (p.imported >= 1500) controller.abort(new Error('operator cancelled'));
+      },
+    });
+    await expect(run).rejects.toThrow('operator cancelled');
+    const partial = sim.state.projectTasks.get(projectId)!.length;
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(5000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(sim.state.projectTasks.get(projectId)!.length).toBe(partial); // nothing still in flight after the abort
+    const resumed = await importSamplesIdempotently(backend, String(projectId), samples(5000), {
+      batchSize: 100,
+      pause: async () => {},
+    });
+    expect(resumed.skipped).toBe(partial);
+    sim.faults.clear();
+    expectExactlyOnce(sim, projectId, 5000);
+  }, 60_000);
+
+  it('a non-retryable rejection stops the import with the LS reason', async () => {
+    const bad: TaskInput[] = [...samples(5), { sampleId: 'bad', data: { nope: 1 } }];
+    await expect(
+      importSamplesIdempotently(backendFor(sim), String(projectId), bad, { batchSize: 3 }),
+    ).rejects.toMatchObject({ code: 'BACKEND_REJECTED' });
+  });
+
+  it('listTaskRefs yields every task once with its sample id', async () => {
+    const backend = backendFor(sim);
+    await importSamplesIdempotently(backend, String(projectId), samples(345), { batchSize: 50 });
+    const refs = await collect(backend.listTaskRefs(String(projectId)));
+    expect(refs).toHaveLength(345);
+    expect(new Set(refs.map((r) => r.sampleId)).size).toBe(345);
+  });
+});

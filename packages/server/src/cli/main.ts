@@ -1,0 +1,34 @@
+/** `labeler` CLI: the same services as the server, in-process. Run `labeler --help`. */
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/env.js';
+import { registerAccountCommands } from './commands/accounts.js';
+import { registerDatasetCommands } from './commands/datasets.js';
+import { registerLabelStudioCommands } from './commands/labelstudio.js';
+import { registerServerCommands } from './commands/server.js';
+import { CliConfigError } from './config.js';
+import { EXIT, reportError } from './output.js';
+
+const program = new Command()
+  .name('labeler')
+  .description('Labeler: datasets, annotation projects and storage from the command line.')
+  .option('-c, --config <file>', 'JSON config file (default: $LABELER_CONFIG or ./labeler.json)')
+  .option('-s, --set <key=value...>', 'override a config key (dotted, e.g. label_studio.url=http://ls:8080)')
+  .option('--json', 'machine-readable JSON output', false)
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServerCommands(program);
+registerAccountCommands(program);
+registerDatasetCommands(program);
+registerLabelStudioCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  if (error instanceof ConfigError || error instanceof CliConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(EXIT.usage);
+  }
+  process.exit(reportError(error, Boolean(program.opts().json)));
+}

@@ -1,0 +1,48 @@
+import { expect } from 'vitest';
+import type { TestServer } from '../src/testing/harness.js';
+
+export interface Envelope {
+  error: { code: string; message: string; details: Record<string, unknown>; timestamp: string };
+}
+
+/** Asserts the spec's error envelope, exactly its four fields, and returns it. */
+export function expectEnvelope(body: unknown, code: string): Envelope {
+  expect(body).toBeTypeOf('object');
+  const envelope = body as Envelope;
+  expect(Object.keys(envelope)).toEqual(['error']);
+  expect(Object.keys(envelope.error).sort()).toEqual(['code', 'details', 'message', 'timestamp']);
+  expect(envelope.error.code).toBe(code);
+  expect(envelope.error.message).toBeTypeOf('string');
+  expect(envelope.error.message).not.toMatch(/\bat .+\.(ts|js):\d+/);
+  expect(envelope.error.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+  return envelope;
+}
+
+export interface SeedDataset {
+  name: string;
+  format?: 'coco' | 'yolo' | 'dice' | 'imagefolder';
+  visibility?: 'public' | 'private' | 'organization';
+  owner_id?: number;
+  labeled?: boolean;
+  tags?: string[];
+  class_names?: string[];
+  num_images?: number;
+  description?: string;
+  organization_id?: string | null;
+}
+
+export async function createDataset(server: TestServer, input: SeedDataset, token?: string): Promise<{ id: string } & Record<string, unknown>> {
+  const res = await server.request('/api/v1/datasets', {
+    method: 'POST',
+    body: { format: 'coco', owner_id: 1, visibility: 'public', ...input },
+    ...(token ? { token } : {}),
+  });
+  expect(res.status, res.text).toBe(201);
+  return res.body as { id: string };
+}
+
+export async function createServiceAccount(server: TestServer, scopes: string[], name = 'test-sa'): Promise<{ service_account_id: string; api_key: string }> {
+  const res = await server.request('/api/v1/auth/service-accounts', { method: 'POST', body: { service_name: name, scopes } });
+  expect(res.status, res.text).toBe(201);
+  return res.body as { service_account_id: string; api_key: string };
+}

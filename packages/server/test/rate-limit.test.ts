@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../src/testing/harness.js';
+import { type ChildServer, startChildServer } from './child-server.js';
+import { createDataset, createServiceAccount, expectEnvelope } from './helpers.js';
+
+const WINDOW = 3600;
+const ACCOUNT_LIMIT = 40;
+const DATASET_LIMIT = 25;
+const env = {
+  LABELER_RATE_LIMIT_PER_ACCOUNT: String(ACCOUNT_LIMIT),
+  LABELER_RATE_LIMIT_PER_DATASET: String(DATASET_LIMIT),
+  LABELER_RATE_LIMIT_WINDOW_SECONDS: String(WINDOW),
+};
+
+let a: TestServer;
+let b: ChildServer;
+
+beforeAll(async () => {
+  a = await startTestServer({ env });
+  b = await startChildServer({ ...env, DATABASE_URL: a.database!.url, LABELER_SECRET_KEY: 'test-secret-key-with-at-least-32-characters!' });
+});
+afterAll(async () => {
+  await b?.stop();
+  await a?.stop();
+});
+
+/** Fixed windows: stay clear of a boundary so every request lands in one window. */
+async function awayFromWindowEdge() {
+  const left = WINDOW - ((Date.now() / 1000) % WINDOW);
+  if (left < 15) await new Promise((r) => setTimeout(r, (left + 1) * 1000));
+}
+
+async function hit(base: string, path: string, key: string) {
+  const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });
+  return { status: res.status, headers: res.headers, body: (await res.json().catch(() => null)) as unknown };
+}
+
+describe('rate limits are exact across two server processes on one database', () => {
+  it('per service account', async () => {
+    const key = (await createServiceAccount(a, ['datasets:read'], 'rl-account')).api_key;
+    const datasets = await Promise.all(Array.from({ length: 3 }, (_, i) => createDataset(a, { name: `rl-${i}` })));
+    await awayFromWindowEdge();
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => hit(i % 2 ? a.url : b.url, `/api/v1/datasets/${datasets[i % 3]!.id}`, key)),
+    );
+    const ok = results.filter((r) => r.status === 200);
+    const limited = results.filter((r) => r.status === 429);
+    expect(ok).toHaveLength(ACCOUNT_LIMIT);
+    expect(limited).toHaveLength(60 - ACCOUNT_LIMIT);
+    for (const r of limited) {
+      expectEnvelope(r.body, 'RATE_LIMIT_EXCEEDED');
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(r.headers.get('x-ratelimit-remaining')).toBe('0');
+    }
+    const remaining = ok.map((r) => Number(r.headers.get('x-ratelimit-remaining'))).sort((x, y) => x - y);
+    expect(remaining[0]).toBeGreaterThanOrEqual(0);
+    for (const r of ok) {
+      expect(r.headers.get('x-ratelimit-limit')).not.toBeNull();
+      expect(Number(r.headers.get('x-ratelimit-reset'))).toBeLessThanOrEqual(WINDOW);
+      expect(r.headers.get('ratelimit-policy')).toContain(`"account";q=${ACCOUNT_LIMIT};w=${WINDOW}`);
+    }
+  });
+
+  it('per dataset id, across callers', async () => {
+    const keys = await Promise.all([1, 2].map(async (i) => (await createServiceAccount(a, ['datasets:read'], `rl-ds-${i}`)).api_key));
+    const dataset = await createDataset(a, { name: 'hot dataset' });
+    await awayFromWindowEdge();
+    const results = await Promise.all(Array.from({ length: 36 }, (_, i) => hit(i % 2 ? a.url : b.url, `/api/v1/datasets/${dataset.id}`, keys[i % 2]!)));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(DATASET_LIMIT);
+    const limited = results.filter((r) => r.status === 429);
+    expect(limited).toHaveLength(36 - DATASET_LIMIT);
+    expect(expectEnvelope(limited[0]!.body, 'RATE_LIMIT_EXCEEDED').error.details).toMatchObject({ policy: 'dataset', dataset_id: dataset.id });
+  });
+
+  it('a batch charges each dataset id once and reports exhausted ids per id instead of failing', async () => {
+    const key = (await createServiceAccount(a, ['datasets:read'], 'rl-batch')).api_key;
+    const hot = await createDataset(a, { name: 'batch-hot' });
+    const cold = await createDataset(a, { name: 'batch-cold' });
+    await awayFromWindowEdge();
+    for (let i = 0; i < DATASET_LIMIT; i++) expect((await hit(a.url, `/api/v1/datasets/${hot.id}`, key)).status).toBe(200);
+    const res = await fetch(`${b.url}/api/v1/datasets/batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ dataset_ids: [hot.id, cold.id], fields: ['id', 'name'] }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { datasets: Record<string, unknown>; errors: Record<string, string> };
+    expect(body.datasets[hot.id]).toBeNull();
+    expect(body.errors[hot.id]).toBe('Rate limit exceeded');
+    expect(body.datasets[cold.id]).toEqual({ id: cold.id, name: 'batch-cold' });
+  });
+});
