@@ -1,4 +1,5 @@
-import { copyFile, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type {
   DatasetSource,
   LabelValue,
@@ -73,11 +74,20 @@ export async function writeLabelsWith(
   for (const w of writes) {
     if (options.backup !== false && (await exists(w.path)))
       report.backups.push(await backupFile(w.path, stamp));
-    if (w.content === null) await rm(w.path, { force: true });
+    if (w.copyFrom) await copyFileAtomic(w.copyFrom, w.path);
+    else if (w.content === null) await rm(w.path, { force: true });
     else await writeFileAtomic(w.path, w.content);
     report.filesWritten.push(w.path);
   }
   return report;
+}
+
+/** Copies via a temp file + rename in the target folder, so a reader never sees a half-written file. */
+async function copyFileAtomic(from: string, to: string): Promise<void> {
+  await mkdir(dirname(to), { recursive: true });
+  const tmp = `${to}.tmp-${process.pid}-${Date.now()}`;
+  await copyFile(from, tmp);
+  await rename(tmp, to);
 }
 
 export interface UndoResult {

@@ -24,7 +24,7 @@ runDatasetConnectorConformance({
     {
       format: 'imagefolder',
       buildFixture: imageFolderFixture,
-      supportsWriteLabels: false,
+      preservesSampleIdsOnRelabel: false,
       preservesSampleIdsOnExport: false,
     },
   ],

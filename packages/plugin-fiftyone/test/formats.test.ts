@@ -332,7 +332,7 @@ describe('FiftyOneImageDetectionDataset', () => {
 });
 
 describe('image folder', () => {
-  it('one Classification per image from its folder; label writes are refused', async () => {
+  it('one Classification per image from its folder; a relabel moves the image, undo moves it back', async () => {
     const f = await imageFolderFixture(dir);
     const samples = await read(f.source);
     expect(samples.map((s) => (s.labels.ground_truth as { label: string }).label)).toEqual([
@@ -340,14 +340,21 @@ describe('image folder', () => {
       'cat',
       'dog',
     ]);
+    const moved = samples[0]!;
+    const report = await connector.writeLabels(f.source, [
+      { sampleId: moved.id, labels: { ground_truth: { _cls: 'Classification', id: 'z', label: 'dog' } } },
+    ]);
+    expect(report.changedSamples).toBe(1);
+    const after = await read(f.source);
+    expect(after.map((s) => (s.labels.ground_truth as { label: string }).label)).toEqual(['cat', 'dog', 'dog']);
+    const name = moved.filepath.split('/').pop()!;
+    expect(after.find((s) => s.filepath.endsWith(`/dog/${name}`))).toBeDefined();
+    expect(after.some((s) => s.filepath === moved.filepath)).toBe(false);
+    await undoSync(report);
+    expect((await read(f.source)).map((s) => s.filepath)).toEqual(samples.map((s) => s.filepath));
     await expect(
-      connector.writeLabels(f.source, [
-        {
-          sampleId: samples[0]!.id,
-          labels: { ground_truth: { _cls: 'Classification', id: 'z', label: 'dog' } },
-        },
-      ]),
-    ).rejects.toMatchObject({ code: 'CAPABILITY_UNSUPPORTED' });
+      connector.writeLabels(f.source, [{ sampleId: moved.id, labels: { ground_truth: { _cls: 'Classification', id: 'z', label: '../escape' } } }]),
+    ).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
   });
 });
 

@@ -38,6 +38,12 @@ export interface DatasetConnectorFormatCase {
   supportsWriteLabels?: boolean;
   /** Whether label ids survive write + re-read (default true). */
   preservesLabelIds?: boolean;
+  /**
+   * Whether a sample keeps its id when its labels are rewritten (default true). Formats whose ids derive
+   * from the file's location (a folder per class) move the file on relabel; the re-read then matches by
+   * file name.
+   */
+  preservesSampleIdsOnRelabel?: boolean;
   /** Whether sample ids survive writeDataset + re-read (default true); otherwise samples match by file name. */
   preservesSampleIdsOnExport?: boolean;
 }
@@ -266,7 +272,9 @@ const CHECKS: Record<DatasetConnectorCheckName, CheckFn> = {
       report.changedSamples === 1 && report.filesWritten.length > 0,
       `expected 1 changed sample with files written, got ${report.changedSamples} / ${report.filesWritten.length}`,
     );
-    const again = (await collect(connector.readSamples(fixture.source))).find((s) => s.id === first.id);
+    const again = (await collect(connector.readSamples(fixture.source))).find((s) =>
+      c.preservesSampleIdsOnRelabel === false ? basename(s.filepath) === basename(first.filepath) : s.id === first.id,
+    );
     assert(again, 'the updated sample disappeared after the write');
     const problem = compareSampleLabels(again.labels, update.labels as Sample['labels'], {
       ids: c.preservesLabelIds !== false,

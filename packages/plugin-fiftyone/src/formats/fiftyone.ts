@@ -17,7 +17,7 @@ import type { FileWrite, FormatHandler, ReadOptions, WriteDatasetOptions } from 
  */
 const metadataSchema = z
   .object({
-    name: z.string().optional(),
+    name: z.string().nullable().optional(),
     version: z.string().optional(),
     media_type: z.string().optional(),
     classes: z.record(z.string(), z.array(z.string())).optional(),

@@ -1,9 +1,9 @@
 import { readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { LabelerError, type Sample } from '@labeler/core';
 import { stableId } from '../ids.js';
 import { collectClasses, copyMedia, listImages, probe } from './common.js';
-import { type FormatHandler, labelFieldOf } from './types.js';
+import { type FileWrite, type FormatHandler, labelFieldOf } from './types.js';
 
 /**
  * Image folder (torchvision `ImageFolder`, fiftyone-formats.md §3.5): `root/<class>/<image>` → one
@@ -82,13 +82,27 @@ export const imageFolderFormat: FormatHandler = {
       }
     }
   },
-  async planLabelWrites() {
-    // A class change means moving the image to another folder, which would also change its sample id;
-    // we refuse rather than silently re-keying the dataset.
-    throw new LabelerError(
-      'CAPABILITY_UNSUPPORTED',
-      'Image-folder datasets encode the class in the folder name; writing labels back would move images. Export to another format (writeDataset) instead.',
-    );
+  async planLabelWrites(source, changed) {
+    // The class is the folder: a relabel moves the image (copy into the new class folder, then delete the
+    // original; both undoable). The sample id is derived from the path, so a moved image gets a new id.
+    const field = labelFieldOf(source);
+    const writes: FileWrite[] = [];
+    for (const sample of changed.values()) {
+      const label = sample.labels[field];
+      if (!label || label._cls !== 'Classification') {
+        throw new LabelerError('VALIDATION_ERROR', `Image-folder sample ${sample.id} needs exactly one Classification in "${field}" (one folder per class); got ${label ? label._cls : 'none'}.`, {
+          details: { sample_id: sample.id },
+        });
+      }
+      if (!/^[^/\\]+$/.test(label.label) || label.label.startsWith('.')) {
+        throw new LabelerError('VALIDATION_ERROR', `Class "${label.label}" cannot be a folder name.`, { details: { sample_id: sample.id } });
+      }
+      const classDir = dirname(sample.filepath);
+      const target = join(dirname(classDir), label.label, basename(sample.filepath));
+      if (target === sample.filepath) continue;
+      writes.push({ path: target, content: null, copyFrom: sample.filepath }, { path: sample.filepath, content: null });
+    }
+    return writes;
   },
   async writeDataset(target, samples, options = {}) {
     const field = labelFieldOf(target);

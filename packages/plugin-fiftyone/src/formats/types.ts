@@ -3,7 +3,10 @@ import type { DatasetInfo, DatasetSource, DatasetSourceFormat, Sample } from '@l
 /** One file change a label write makes; `content: null` deletes the file (e.g. a YOLO txt left empty). */
 export interface FileWrite {
   path: string;
+  /** New content; null deletes the file (after a backup). Ignored when copyFrom is set. */
   content: string | null;
+  /** Copy this file's bytes to `path` instead (e.g. moving an image to another class folder). */
+  copyFrom?: string;
 }
 
 export interface ReadOptions {

@@ -13,7 +13,7 @@ import {
   type SampleLabelsUpdate,
   type WriteLabelsReport,
 } from '@labeler/core';
-import { createFiftyOneConnector, detectFormat, preflight, pull, push, syncToDisk, undoSync } from '@labeler/plugin-fiftyone';
+import { createFiftyOneConnector, detectFormat, lsPathOf, preflight, pull, push, syncToDisk, undoSync } from '@labeler/plugin-fiftyone';
 import { labelStudioPlugin } from '@labeler/plugin-labelstudio';
 import { z } from 'zod';
 import { createLogger } from '../lib/logger.js';
@@ -129,6 +129,8 @@ export async function pushCommand(config: CliConfig, dir: string, options: PushC
   const projectExternalId = ensured.project.externalId;
   writeState(config, { dataset_dir: resolve(dir), format: source.format, label_field: config.label_field, project_external_id: projectExternalId, schema, pending_updates: previous?.pending_updates ?? [], last_sync: previous?.last_sync ?? null });
   const mount = mountOf(config, dir);
+  // Idempotent: the local-files source storage that lets Label Studio serve this folder's images.
+  await ls.setupStorage(projectExternalId, { type: 'local-files', role: 'source', path: lsPathOf(resolve(dir), mount), title: `labeler: ${resolve(dir).split('/').pop()}`, useBlobUrls: true });
   if (!options.skipPreflight) {
     const report = await preflight({ samples, mount, schema, backend: ls, projectExternalId });
     if (!report.ok) {

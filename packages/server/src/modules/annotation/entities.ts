@@ -13,6 +13,11 @@ export const AnnotationProjectSchema = defineEntity({
     externalId: p.string().nullable(),
     labelSchema: p.json<Record<string, unknown>>(),
     labelConfig: p.text().nullable(),
+    /**
+     * How task images are addressed (see media.ts): null → Labeler's signed media link; a mount mapping
+     * → Label Studio local-files URLs (the backend reads the files from a shared disk).
+     */
+    media: p.json<Record<string, unknown>>().nullable(),
     status: p.enum(PROJECT_STATUSES).default('pending'),
     syncStatus: p.enum(SYNC_STATUSES).default('pending'),
     taskCount: p.integer().default(0),
@@ -22,7 +27,10 @@ export const AnnotationProjectSchema = defineEntity({
     webhookId: p.string().nullable(),
     createdBy: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export class AnnotationProject extends AnnotationProjectSchema.class {}
@@ -64,7 +72,10 @@ export const AnnotationSchema = defineEntity({
     source: p.enum(['pull', 'webhook', 'sync-one'] as const),
     backendUpdatedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export class Annotation extends AnnotationSchema.class {}
