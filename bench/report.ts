@@ -27,10 +27,28 @@ const round = (n: number | null) => (n === null || !Number.isFinite(n) ? n : Mat
 export function writeBenchResult(name: string, rows: BenchRow[], meta: Record<string, unknown> = {}): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `${name}.json`);
-  const clean = rows.map((r) => ({ ...r, value: round(r.value), baseline: round(r.baseline), ratio: round(r.ratio) }));
-  writeFileSync(file, `${JSON.stringify({ name, at: new Date().toISOString(), node: process.version, meta, rows: clean }, null, 2)}\n`);
+  const clean = rows.map((r) => ({
+    ...r,
+    value: round(r.value),
+    baseline: round(r.baseline),
+    ratio: round(r.ratio),
+  }));
+  writeFileSync(
+    file,
+    `${JSON.stringify({ name, at: new Date().toISOString(), node: process.version, meta, rows: clean }, null, 2)}\n`,
+  );
   console.log(`\n== ${name} ==`);
-  console.table(clean.map((r) => ({ metric: r.metric, value: r.value, unit: r.unit, baseline: r.baseline, ratio: r.ratio, target: r.target ?? '', pass: r.pass ?? '' })));
+  console.table(
+    clean.map((r) => ({
+      metric: r.metric,
+      value: r.value,
+      unit: r.unit,
+      baseline: r.baseline,
+      ratio: r.ratio,
+      target: r.target ?? '',
+      pass: r.pass ?? '',
+    })),
+  );
   console.log(`wrote ${file}`);
   return file;
 }

@@ -107,7 +107,9 @@ export class LabelerError extends Error {
 
 /** True for any LabelerError, including one created by another copy of this package. */
 export function isLabelerError(value: unknown): value is LabelerError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ERROR_MARKER] === true;
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ERROR_MARKER] === true
+  );
 }
 
 export function labelerError(code: ErrorCode, message: string, options?: LabelerErrorOptions): LabelerError {
@@ -117,9 +119,13 @@ export function labelerError(code: ErrorCode, message: string, options?: Labeler
 /** Turns anything thrown into a LabelerError; unknown errors become INTERNAL_ERROR with a safe message. */
 export function toLabelerError(error: unknown): LabelerError {
   if (isLabelerError(error)) return error;
-  return new LabelerError('INTERNAL_ERROR', 'An unexpected error occurred. Retry later; if it persists, contact the Labeler operators with the request id.', {
-    cause: error,
-  });
+  return new LabelerError(
+    'INTERNAL_ERROR',
+    'An unexpected error occurred. Retry later; if it persists, contact the Labeler operators with the request id.',
+    {
+      cause: error,
+    },
+  );
 }
 
 export function isErrorCode(value: string): value is ErrorCode {

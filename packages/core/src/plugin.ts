@@ -79,7 +79,9 @@ export function definePlugin<
   Config,
   Instance extends PluginInstance,
   Capabilities extends object,
->(definition: PluginDefinition<K, Config, Instance, Capabilities>): PluginDefinition<K, Config, Instance, Capabilities> {
+>(
+  definition: PluginDefinition<K, Config, Instance, Capabilities>,
+): PluginDefinition<K, Config, Instance, Capabilities> {
   return definition;
 }
 
@@ -94,7 +96,13 @@ function unwrap(schema: z.ZodType): z.ZodType {
   let current: z.ZodType = schema;
   for (let i = 0; i < 10; i++) {
     const def = (current as unknown as { _zod: { def: { type: string; innerType?: z.ZodType } } })._zod.def;
-    if ((def.type === 'optional' || def.type === 'nullable' || def.type === 'default' || def.type === 'prefault') && def.innerType) {
+    if (
+      (def.type === 'optional' ||
+        def.type === 'nullable' ||
+        def.type === 'default' ||
+        def.type === 'prefault') &&
+      def.innerType
+    ) {
       if (isMarkedSecret(current)) return current;
       current = def.innerType;
     } else break;
@@ -115,7 +123,8 @@ export function secretFieldPaths(schema: z.ZodType, prefix = ''): string[] {
   const paths: string[] = [];
   const inner = unwrap(schema);
   if (isMarkedSecret(inner) || isMarkedSecret(schema)) return [prefix];
-  const def = (inner as unknown as { _zod: { def: { type: string; shape?: Record<string, z.ZodType> } } })._zod.def;
+  const def = (inner as unknown as { _zod: { def: { type: string; shape?: Record<string, z.ZodType> } } })
+    ._zod.def;
   if (def.type === 'object' && def.shape) {
     for (const [key, child] of Object.entries(def.shape)) {
       const path = prefix ? `${prefix}.${key}` : key;
@@ -134,22 +143,41 @@ const VERSION = /^(\d+)\.(\d+)$/;
  * Checks a plugin definition against the host's contract versions. Throws PLUGIN_INCOMPATIBLE naming
  * the plugin and the offending field.
  */
-export function assertPluginCompatible(definition: PluginDefinition, hostVersions: Readonly<Record<PluginKind, string>> = CONTRACT_VERSIONS): void {
+export function assertPluginCompatible(
+  definition: PluginDefinition,
+  hostVersions: Readonly<Record<PluginKind, string>> = CONTRACT_VERSIONS,
+): void {
   const name = typeof definition?.id === 'string' ? definition.id : '<unnamed>';
   const fail = (field: string, message: string): never => {
-    throw new LabelerError('PLUGIN_INCOMPATIBLE', `Plugin "${name}": ${field} ${message}`, { details: { plugin: name, field } });
+    throw new LabelerError('PLUGIN_INCOMPATIBLE', `Plugin "${name}": ${field} ${message}`, {
+      details: { plugin: name, field },
+    });
   };
   if (typeof definition !== 'object' || definition === null) fail('definition', 'must be an object');
-  if (typeof definition.id !== 'string' || !PLUGIN_ID.test(definition.id)) fail('id', 'must be kebab-case (a-z, 0-9, -), 2-63 characters');
-  if (!PLUGIN_KINDS.includes(definition.kind)) fail('kind', `must be one of ${PLUGIN_KINDS.join(', ')} (got ${String(definition.kind)})`);
-  if (typeof definition.create !== 'function') fail('create', 'must be a function returning the plugin instance');
-  if (!definition.configSchema || typeof (definition.configSchema as { safeParse?: unknown }).safeParse !== 'function') fail('configSchema', 'must be a zod schema');
-  if (typeof definition.capabilities !== 'object' || definition.capabilities === null) fail('capabilities', 'must be an object');
+  if (typeof definition.id !== 'string' || !PLUGIN_ID.test(definition.id))
+    fail('id', 'must be kebab-case (a-z, 0-9, -), 2-63 characters');
+  if (!PLUGIN_KINDS.includes(definition.kind))
+    fail('kind', `must be one of ${PLUGIN_KINDS.join(', ')} (got ${String(definition.kind)})`);
+  if (typeof definition.create !== 'function')
+    fail('create', 'must be a function returning the plugin instance');
+  if (
+    !definition.configSchema ||
+    typeof (definition.configSchema as { safeParse?: unknown }).safeParse !== 'function'
+  )
+    fail('configSchema', 'must be a zod schema');
+  if (typeof definition.capabilities !== 'object' || definition.capabilities === null)
+    fail('capabilities', 'must be an object');
   const wanted = VERSION.exec(String(definition.contractVersion));
-  if (!wanted) return fail('contractVersion', `must look like "1.0" (got ${String(definition.contractVersion)})`);
+  if (!wanted) {
+    fail('contractVersion', `must look like "1.0" (got ${String(definition.contractVersion)})`);
+    return;
+  }
   const host = VERSION.exec(hostVersions[definition.kind])!;
   if (wanted[1] !== host[1] || Number(wanted[2]) > Number(host[2])) {
-    fail('contractVersion', `${definition.contractVersion} is not supported by this host: the ${definition.kind} contract here is ${hostVersions[definition.kind]} (same major, minor up to ${host[2]})`);
+    fail(
+      'contractVersion',
+      `${definition.contractVersion} is not supported by this host: the ${definition.kind} contract here is ${hostVersions[definition.kind]} (same major, minor up to ${host[2]})`,
+    );
   }
 }
 
@@ -157,30 +185,51 @@ export function assertPluginCompatible(definition: PluginDefinition, hostVersion
 export function parsePluginConfig<C>(definition: PluginDefinition<PluginKind, C>, raw: unknown): C {
   const result = definition.configSchema.safeParse(raw);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({ field: issue.path.join('.') || '(root)', message: issue.message }));
+  const issues = result.error.issues.map((issue) => ({
+    field: issue.path.join('.') || '(root)',
+    message: issue.message,
+  }));
   const first = issues[0]!;
-  throw new LabelerError('PLUGIN_CONFIG_INVALID', `Plugin "${definition.id}": config field "${first.field}" ${first.message}`, {
-    details: { plugin: definition.id, issues },
-  });
+  throw new LabelerError(
+    'PLUGIN_CONFIG_INVALID',
+    `Plugin "${definition.id}": config field "${first.field}" ${first.message}`,
+    {
+      details: { plugin: definition.id, issues },
+    },
+  );
 }
 
 /** Replaces every secret field's value with null-or-"set" markers for display. */
-export function redactSecrets(definition: PluginDefinition, config: Record<string, unknown>): Record<string, unknown> {
+export function redactSecrets(
+  definition: PluginDefinition,
+  config: Record<string, unknown>,
+): Record<string, unknown> {
   const copy: Record<string, unknown> = structuredClone(config);
   for (const path of secretFieldPaths(definition.configSchema)) {
     const parts = path.split('.');
     let node: Record<string, unknown> | undefined = copy;
     for (const part of parts.slice(0, -1)) node = node?.[part] as Record<string, unknown> | undefined;
     const last = parts[parts.length - 1]!;
-    if (node && last in node) node[last] = node[last] === undefined || node[last] === null || node[last] === '' ? null : '********';
+    if (node && last in node)
+      node[last] = node[last] === undefined || node[last] === null || node[last] === '' ? null : '********';
   }
   return copy;
 }
 
 export function healthy(message?: string, details?: Record<string, unknown>): HealthReport {
-  return { status: 'healthy', ...(message ? { message } : {}), ...(details ? { details } : {}), checkedAt: new Date().toISOString() };
+  return {
+    status: 'healthy',
+    ...(message ? { message } : {}),
+    ...(details ? { details } : {}),
+    checkedAt: new Date().toISOString(),
+  };
 }
 
 export function unhealthy(message: string, details?: Record<string, unknown>): HealthReport {
-  return { status: 'unhealthy', message, ...(details ? { details } : {}), checkedAt: new Date().toISOString() };
+  return {
+    status: 'unhealthy',
+    message,
+    ...(details ? { details } : {}),
+    checkedAt: new Date().toISOString(),
+  };
 }

@@ -17,7 +17,9 @@ const configSchema = z.object({
   endpoint: z.string().url(),
   accessKeyId: z.string().min(1),
   secretAccessKey: secret(z.string().min(1)),
-  nested: z.object({ token: secret(z.string()).optional(), region: z.string().default('auto') }).default({ region: 'auto' }),
+  nested: z
+    .object({ token: secret(z.string()).optional(), region: z.string().default('auto') })
+    .default({ region: 'auto' }),
 });
 
 const plugin = definePlugin({
@@ -55,7 +57,9 @@ describe('plugin registration checks', () => {
 
   it('refuses bad ids and kinds', () => {
     expect(() => assertPluginCompatible({ ...plugin, id: 'Bad Id' })).toThrow(/id must be kebab-case/);
-    expect(() => assertPluginCompatible({ ...plugin, kind: 'queue' as never })).toThrow(/kind must be one of/);
+    expect(() => assertPluginCompatible({ ...plugin, kind: 'queue' as never })).toThrow(
+      /kind must be one of/,
+    );
   });
 
   it('refuses invalid config naming the field', () => {
@@ -73,8 +77,18 @@ describe('plugin registration checks', () => {
 
   it('finds and redacts secret fields, including optional nested ones', () => {
     expect(secretFieldPaths(configSchema).sort()).toEqual(['nested.token', 'secretAccessKey']);
-    const redacted = redactSecrets(plugin, { endpoint: 'https://x', accessKeyId: 'AK', secretAccessKey: 'SK', nested: { token: 'T', region: 'auto' } });
-    expect(redacted).toEqual({ endpoint: 'https://x', accessKeyId: 'AK', secretAccessKey: '********', nested: { token: '********', region: 'auto' } });
+    const redacted = redactSecrets(plugin, {
+      endpoint: 'https://x',
+      accessKeyId: 'AK',
+      secretAccessKey: 'SK',
+      nested: { token: 'T', region: 'auto' },
+    });
+    expect(redacted).toEqual({
+      endpoint: 'https://x',
+      accessKeyId: 'AK',
+      secretAccessKey: '********',
+      nested: { token: '********', region: 'auto' },
+    });
   });
 });
 

@@ -346,14 +346,23 @@ describe('image folder', () => {
     ]);
     expect(report.changedSamples).toBe(1);
     const after = await read(f.source);
-    expect(after.map((s) => (s.labels.ground_truth as { label: string }).label)).toEqual(['cat', 'dog', 'dog']);
+    expect(after.map((s) => (s.labels.ground_truth as { label: string }).label)).toEqual([
+      'cat',
+      'dog',
+      'dog',
+    ]);
     const name = moved.filepath.split('/').pop()!;
     expect(after.find((s) => s.filepath.endsWith(`/dog/${name}`))).toBeDefined();
     expect(after.some((s) => s.filepath === moved.filepath)).toBe(false);
     await undoSync(report);
     expect((await read(f.source)).map((s) => s.filepath)).toEqual(samples.map((s) => s.filepath));
     await expect(
-      connector.writeLabels(f.source, [{ sampleId: moved.id, labels: { ground_truth: { _cls: 'Classification', id: 'z', label: '../escape' } } }]),
+      connector.writeLabels(f.source, [
+        {
+          sampleId: moved.id,
+          labels: { ground_truth: { _cls: 'Classification', id: 'z', label: '../escape' } },
+        },
+      ]),
     ).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
   });
 });

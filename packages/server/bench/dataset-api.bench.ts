@@ -18,11 +18,18 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const DATASETS = Number(process.env.BENCH_DATASETS ?? 100_000);
 const RATE = 1000;
 
-async function startProcess(script: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--conditions=@labeler/source', '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startProcess(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@labeler/source', '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr?.on('data', (c) => {
     err += String(c);
@@ -51,36 +58,78 @@ const id = (i: number) => `ds_${(i % DATASETS).toString(16).padStart(16, '0')}`;
 const batchIds = (i: number) => Array.from({ length: 50 }, (_, k) => id(i * 50 + k * 1999));
 
 const ENDPOINTS: Endpoint[] = [
-  { name: 'get', method: 'GET', labeler: (i) => ({ path: `/api/v1/datasets/${id(i * 7919)}` }), bare: (i) => ({ path: `/datasets/${id(i * 7919)}` }), p95TargetMs: 5 },
-  { name: 'permissions', method: 'GET', labeler: (i) => ({ path: `/api/v1/datasets/${id(i * 7919)}/permissions/42` }), bare: (i) => ({ path: `/datasets/${id(i * 7919)}/permissions/42` }), p95TargetMs: 5 },
-  { name: 'download-url', method: 'POST', labeler: (i) => ({ path: `/api/v1/datasets/${id(i % 200)}/download-url`, body: '{"user_id":1,"expiration_seconds":3600}' }), bare: (i) => ({ path: `/datasets/${id(i % 200)}/download-url`, body: '{}' }), p95TargetMs: 5 },
-  { name: 'list', method: 'GET', labeler: () => ({ path: '/api/v1/datasets?visibility=public&labeled=true' }), bare: () => ({ path: '/datasets' }), p95TargetMs: 15 },
-  { name: 'batch-50', method: 'POST', labeler: (i) => ({ path: '/api/v1/datasets/batch', body: JSON.stringify({ dataset_ids: batchIds(i) }) }), bare: (i) => ({ path: '/datasets/batch', body: JSON.stringify({ dataset_ids: batchIds(i) }) }), p95TargetMs: 15 },
+  {
+    name: 'get',
+    method: 'GET',
+    labeler: (i) => ({ path: `/api/v1/datasets/${id(i * 7919)}` }),
+    bare: (i) => ({ path: `/datasets/${id(i * 7919)}` }),
+    p95TargetMs: 5,
+  },
+  {
+    name: 'permissions',
+    method: 'GET',
+    labeler: (i) => ({ path: `/api/v1/datasets/${id(i * 7919)}/permissions/42` }),
+    bare: (i) => ({ path: `/datasets/${id(i * 7919)}/permissions/42` }),
+    p95TargetMs: 5,
+  },
+  {
+    name: 'download-url',
+    method: 'POST',
+    labeler: (i) => ({
+      path: `/api/v1/datasets/${id(i % 200)}/download-url`,
+      body: '{"user_id":1,"expiration_seconds":3600}',
+    }),
+    bare: (i) => ({ path: `/datasets/${id(i % 200)}/download-url`, body: '{}' }),
+    p95TargetMs: 5,
+  },
+  {
+    name: 'list',
+    method: 'GET',
+    labeler: () => ({ path: '/api/v1/datasets?visibility=public&labeled=true' }),
+    bare: () => ({ path: '/datasets' }),
+    p95TargetMs: 15,
+  },
+  {
+    name: 'batch-50',
+    method: 'POST',
+    labeler: (i) => ({ path: '/api/v1/datasets/batch', body: JSON.stringify({ dataset_ids: batchIds(i) }) }),
+    bare: (i) => ({ path: '/datasets/batch', body: JSON.stringify({ dataset_ids: batchIds(i) }) }),
+    p95TargetMs: 15,
+  },
 ];
 
 /** Runs autocannon with request i generated per call; collects every response time. */
-async function load(url: string, method: 'GET' | 'POST', make: (i: number) => { path: string; body?: string }, headers: Record<string, string>, options: { rate?: number; connections: number }) {
+async function load(
+  url: string,
+  method: 'GET' | 'POST',
+  make: (i: number) => { path: string; body?: string },
+  headers: Record<string, string>,
+  options: { rate?: number; connections: number },
+) {
   let i = 0;
   const times: number[] = [];
   const statuses = new Map<number, number>();
   let instance!: autocannon.Instance;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
-    instance = autocannon({
-    url,
-    connections: options.connections,
-    duration: SECONDS,
-    ...(options.rate ? { overallRate: options.rate } : {}),
-    requests: [
+    instance = autocannon(
       {
-        method,
-        headers: { ...headers, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
-        setupRequest: (req) => {
-          const r = make(i++);
-          return { ...req, path: r.path, ...(r.body ? { body: r.body } : {}) };
-        },
+        url,
+        connections: options.connections,
+        duration: SECONDS,
+        ...(options.rate ? { overallRate: options.rate } : {}),
+        requests: [
+          {
+            method,
+            headers: { ...headers, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+            setupRequest: (req) => {
+              const r = make(i++);
+              return { ...req, path: r.path, ...(r.body ? { body: r.body } : {}) };
+            },
+          },
+        ],
       },
-    ],
-  }, (error, result) => (error ? reject(error) : resolve(result)));
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
   });
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
     times.push(responseTime);
@@ -123,16 +172,26 @@ async function main() {
     const sa = await fetch(`${labeler.url}/api/v1/auth/service-accounts`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ service_name: 'bench', scopes: ['datasets:read', 'datasets:download', 'datasets:permissions'] }),
+      body: JSON.stringify({
+        service_name: 'bench',
+        scopes: ['datasets:read', 'datasets:download', 'datasets:permissions'],
+      }),
     });
     const key = ((await sa.json()) as { api_key: string }).api_key;
     // Build archives for the 200 datasets download-url cycles through (empty datasets: README-only zips).
     for (let i = 0; i < 200; i++) {
-      const res = await fetch(`${labeler.url}/api/v1/datasets/${id(i)}/download-url`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' });
-      if (res.status !== 202 && res.status !== 200) throw new Error(`download-url warmup ${res.status}: ${await res.text()}`);
+      const res = await fetch(`${labeler.url}/api/v1/datasets/${id(i)}/download-url`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      if (res.status !== 202 && res.status !== 200)
+        throw new Error(`download-url warmup ${res.status}: ${await res.text()}`);
     }
     for (let attempt = 0; attempt < 120; attempt++) {
-      const { rows } = await client.query(`select count(*)::int as n from dataset_version where archive_status = 'ready'`);
+      const { rows } = await client.query(
+        `select count(*)::int as n from dataset_version where archive_status = 'ready'`,
+      );
       if (rows[0].n >= 200) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -146,8 +205,17 @@ async function main() {
       // Warm both up, then measure each in turn.
       await load(labeler.url, endpoint.method, endpoint.labeler, auth, { connections: 10, rate: 300 });
       await load(bare.url, endpoint.method, endpoint.bare, {}, { connections: 10, rate: 300 });
-      const fixedL = await load(labeler.url, endpoint.method, endpoint.labeler, auth, { connections: 50, rate: RATE });
-      const fixedB = await load(bare.url, endpoint.method, endpoint.bare, {}, { connections: 50, rate: RATE });
+      const fixedL = await load(labeler.url, endpoint.method, endpoint.labeler, auth, {
+        connections: 50,
+        rate: RATE,
+      });
+      const fixedB = await load(
+        bare.url,
+        endpoint.method,
+        endpoint.bare,
+        {},
+        { connections: 50, rate: RATE },
+      );
       const maxL = await load(labeler.url, endpoint.method, endpoint.labeler, auth, { connections: 50 });
       const maxB = await load(bare.url, endpoint.method, endpoint.bare, {}, { connections: 50 });
       const bad = [...fixedL.statuses.entries(), ...maxL.statuses.entries()].filter(([s]) => s >= 400);
@@ -156,10 +224,36 @@ async function main() {
       const p95L = p(fixedL.times, 95);
       const p95B = p(fixedB.times, 95);
       rows.push(
-        { metric: `${endpoint.name} p50 @1000rps`, value: p(fixedL.times, 50), unit: 'ms', baseline: p(fixedB.times, 50), ratio: p(fixedL.times, 50) / Math.max(p(fixedB.times, 50), 0.001) },
-        { metric: `${endpoint.name} p95 @1000rps`, value: p95L, unit: 'ms', baseline: p95B, ratio: p95L / Math.max(p95B, 0.001), target: `<= ${endpoint.p95TargetMs} ms and <= 2x bare`, pass: p95L <= endpoint.p95TargetMs && p95L <= 2 * Math.max(p95B, 1) },
-        { metric: `${endpoint.name} p99 @1000rps`, value: p(fixedL.times, 99), unit: 'ms', baseline: p(fixedB.times, 99), ratio: p(fixedL.times, 99) / Math.max(p(fixedB.times, 99), 0.001) },
-        { metric: `${endpoint.name} achieved rate (fixed load)`, value: fixedL.rps, unit: 'req/s', baseline: fixedB.rps, ratio: fixedL.rps / fixedB.rps },
+        {
+          metric: `${endpoint.name} p50 @1000rps`,
+          value: p(fixedL.times, 50),
+          unit: 'ms',
+          baseline: p(fixedB.times, 50),
+          ratio: p(fixedL.times, 50) / Math.max(p(fixedB.times, 50), 0.001),
+        },
+        {
+          metric: `${endpoint.name} p95 @1000rps`,
+          value: p95L,
+          unit: 'ms',
+          baseline: p95B,
+          ratio: p95L / Math.max(p95B, 0.001),
+          target: `<= ${endpoint.p95TargetMs} ms and <= 2x bare`,
+          pass: p95L <= endpoint.p95TargetMs && p95L <= 2 * Math.max(p95B, 1),
+        },
+        {
+          metric: `${endpoint.name} p99 @1000rps`,
+          value: p(fixedL.times, 99),
+          unit: 'ms',
+          baseline: p(fixedB.times, 99),
+          ratio: p(fixedL.times, 99) / Math.max(p(fixedB.times, 99), 0.001),
+        },
+        {
+          metric: `${endpoint.name} achieved rate (fixed load)`,
+          value: fixedL.rps,
+          unit: 'req/s',
+          baseline: fixedB.rps,
+          ratio: fixedL.rps / fixedB.rps,
+        },
         {
           metric: `${endpoint.name} max throughput @50 conns`,
           value: maxL.rps,
@@ -169,9 +263,16 @@ async function main() {
           ...(endpoint.name === 'get' ? { target: '>= 0.6x bare', pass: maxL.rps / maxB.rps >= 0.6 } : {}),
         },
       );
-      console.log(`${endpoint.name}: p95 ${p95L.toFixed(2)} ms (bare ${p95B.toFixed(2)}), max ${maxL.rps.toFixed(0)} req/s (bare ${maxB.rps.toFixed(0)})`);
+      console.log(
+        `${endpoint.name}: p95 ${p95L.toFixed(2)} ms (bare ${p95B.toFixed(2)}), max ${maxL.rps.toFixed(0)} req/s (bare ${maxB.rps.toFixed(0)})`,
+      );
     }
-    writeBenchResult('dataset-api', rows, { datasets: DATASETS, seconds_per_measurement: SECONDS, offered_rate: RATE, connections: 50 });
+    writeBenchResult('dataset-api', rows, {
+      datasets: DATASETS,
+      seconds_per_measurement: SECONDS,
+      offered_rate: RATE,
+      connections: 50,
+    });
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1000));

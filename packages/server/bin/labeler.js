@@ -9,6 +9,10 @@ if (existsSync(built) && !process.env.LABELER_CLI_FROM_SOURCE) {
   await import(new URL('../dist/cli/main.js', import.meta.url).href);
 } else {
   const source = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-  const result = spawnSync(process.execPath, ['--conditions=@labeler/source', '--import', 'tsx', source, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const result = spawnSync(
+    process.execPath,
+    ['--conditions=@labeler/source', '--import', 'tsx', source, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   process.exit(result.status ?? 1);
 }

@@ -17,10 +17,22 @@ export async function serve(config: AppConfig): Promise<void> {
     await services.adminUsers.create({ email, password, name: 'Administrator' }, null);
     const file = join(config.dataDir, 'initial-admin-password.txt');
     writeFileSync(file, `${email}\n${password}\n`, { mode: 0o600 });
-    console.log(`\n  First run: sign in to the console as ${email} with password ${password}\n  (also saved to ${file}; change it by creating another admin and removing this one)\n`);
+    console.log(
+      `\n  First run: sign in to the console as ${email} with password ${password}\n  (also saved to ${file}; change it by creating another admin and removing this one)\n`,
+    );
   }
-  services.logger.info({ url: config.publicUrl, listen: running.url, database: config.DATABASE_URL ? 'postgresql' : 'pglite', data_dir: config.dataDir }, 'Labeler is ready');
-  console.log(`  Labeler is running: console ${config.publicUrl}/  ·  API ${config.publicUrl}/api/v1  ·  docs ${config.publicUrl}/docs`);
+  services.logger.info(
+    {
+      url: config.publicUrl,
+      listen: running.url,
+      database: config.DATABASE_URL ? 'postgresql' : 'pglite',
+      data_dir: config.dataDir,
+    },
+    'Labeler is ready',
+  );
+  console.log(
+    `  Labeler is running: console ${config.publicUrl}/  ·  API ${config.publicUrl}/api/v1  ·  docs ${config.publicUrl}/docs`,
+  );
   let shuttingDown = false;
   const shutdown = (signal: string) => {
     if (shuttingDown) return;
@@ -39,4 +51,3 @@ export async function serve(config: AppConfig): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
-

@@ -92,20 +92,34 @@ describe('bad input never yields a 5xx or a stack trace', () => {
         const res = await server.request(route.path(), { method: route.method, body });
         expectNo5xx(res, `${route.method} ${route.path()} ${JSON.stringify(body).slice(0, 80)}`);
       }
-      const huge = await server.request(route.path(), { method: route.method, body: { name: 'x'.repeat(2 * 1024 * 1024) } });
+      const huge = await server.request(route.path(), {
+        method: route.method,
+        body: { name: 'x'.repeat(2 * 1024 * 1024) },
+      });
       expect(huge.status).toBe(413);
       expectEnvelope(huge.body, 'PAYLOAD_TOO_LARGE');
-      const wrongType = await server.request(route.path(), { method: route.method, body: 'dataset_ids=1', headers: { 'content-type': 'text/plain' } });
+      const wrongType = await server.request(route.path(), {
+        method: route.method,
+        body: 'dataset_ids=1',
+        headers: { 'content-type': 'text/plain' },
+      });
       expectNo5xx(wrongType, `${route.method} ${route.path()} text/plain`);
     }
   });
 
   it('random JSON values (property-based) on the batch and download routes', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(...BODY_ROUTES), async (body, route) => {
-        const res = await server.request(route.path(), { method: route.method, body: JSON.stringify(body) });
-        expectNo5xx(res, `${route.method} ${route.path()}`);
-      }),
+      fc.asyncProperty(
+        fc.jsonValue({ maxDepth: 3 }),
+        fc.constantFrom(...BODY_ROUTES),
+        async (body, route) => {
+          const res = await server.request(route.path(), {
+            method: route.method,
+            body: JSON.stringify(body),
+          });
+          expectNo5xx(res, `${route.method} ${route.path()}`);
+        },
+      ),
       { numRuns: 60 },
     );
   });

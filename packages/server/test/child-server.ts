@@ -19,7 +19,10 @@ export async function startChildServer(env: Record<string, string>): Promise<Chi
     stderr += String(chunk);
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child server did not start in 60 s: ${stderr.slice(-2000)}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`child server did not start in 60 s: ${stderr.slice(-2000)}`)),
+      60_000,
+    );
     let out = '';
     child.stdout?.on('data', (chunk) => {
       out += String(chunk);

@@ -26,7 +26,12 @@ function png(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
   const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 120)]);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 let sim: LabelStudioSimulator;
@@ -48,7 +53,14 @@ afterAll(async () => {
 function configFor(extra: string[] = []): CliConfig {
   return loadCliConfig({
     env: {},
-    set: [`label_studio.url=${sim.url}`, `label_studio.api_key=${sim.legacyToken}`, `mount.host_root=${docRoot}`, `mount.ls_document_root=${sim.documentRoot}`, `server.LABELER_DATA_DIR=${dataDir}`, ...extra],
+    set: [
+      `label_studio.url=${sim.url}`,
+      `label_studio.api_key=${sim.legacyToken}`,
+      `mount.host_root=${docRoot}`,
+      `mount.ls_document_root=${sim.documentRoot}`,
+      `server.LABELER_DATA_DIR=${dataDir}`,
+      ...extra,
+    ],
   });
 }
 
@@ -63,18 +75,37 @@ async function makeDataset(format: DatasetSourceFormat): Promise<string> {
     const label =
       format === 'imagefolder'
         ? { _cls: 'Classification' as const, id: `6561ab00000000000000000${i}`, label: cls }
-        : { _cls: 'Detections' as const, detections: [{ _cls: 'Detection' as const, id: `6561ab00000000000000001${i}`, label: cls, bounding_box: [0.25, 0.25, 0.5, 0.5] as [number, number, number, number] }] };
-    return { id: `6561aa00000000000000000${i}`, filepath, tags: [], metadata: { width: 64, height: 48 }, labels: { ground_truth: label } };
+        : {
+            _cls: 'Detections' as const,
+            detections: [
+              {
+                _cls: 'Detection' as const,
+                id: `6561ab00000000000000001${i}`,
+                label: cls,
+                bounding_box: [0.25, 0.25, 0.5, 0.5] as [number, number, number, number],
+              },
+            ],
+          };
+    return {
+      id: `6561aa00000000000000000${i}`,
+      filepath,
+      tags: [],
+      metadata: { width: 64, height: 48 },
+      labels: { ground_truth: label },
+    };
   });
   const connector = createFiftyOneConnector({ default_label_field: 'ground_truth' });
-  await connector.writeDataset({ path: dir, format, labelField: 'ground_truth' }, samples, { classes: ['cat', 'dog'] });
+  await connector.writeDataset({ path: dir, format, labelField: 'ground_truth' }, samples, {
+    classes: ['cat', 'dog'],
+  });
   return dir;
 }
 
 async function readLabels(dir: string, format: DatasetSourceFormat) {
   const connector = createFiftyOneConnector({ default_label_field: 'ground_truth' });
   const samples: Sample[] = [];
-  for await (const s of connector.readSamples({ path: dir, format, labelField: 'ground_truth' })) samples.push(s);
+  for await (const s of connector.readSamples({ path: dir, format, labelField: 'ground_truth' }))
+    samples.push(s);
   return samples;
 }
 
@@ -82,7 +113,13 @@ function tasksOf(projectId: string) {
   return [...sim.state.tasks.values()].filter((t) => String(t.project) === projectId);
 }
 
-const FORMATS: DatasetSourceFormat[] = ['fiftyone', 'fiftyone-image-detection', 'coco', 'yolo', 'imagefolder'];
+const FORMATS: DatasetSourceFormat[] = [
+  'fiftyone',
+  'fiftyone-image-detection',
+  'coco',
+  'yolo',
+  'imagefolder',
+];
 
 describe('labeler push → annotate in Label Studio → pull → sync disk, in every format', () => {
   for (const format of FORMATS) {
@@ -105,8 +142,27 @@ describe('labeler push → annotate in Label Studio → pull → sync disk, in e
       expect(task).toBeDefined();
       const result =
         format === 'imagefolder'
-          ? [{ id: 'r1', from_name: 'ground_truth', to_name: 'image', type: 'choices', value: { choices: ['dog'] } }]
-          : [{ id: 'r1', from_name: 'ground_truth', to_name: 'image', type: 'rectanglelabels', original_width: 64, original_height: 48, image_rotation: 0, value: { x: 10, y: 20, width: 30, height: 40, rotation: 0, rectanglelabels: ['dog'] } }];
+          ? [
+              {
+                id: 'r1',
+                from_name: 'ground_truth',
+                to_name: 'image',
+                type: 'choices',
+                value: { choices: ['dog'] },
+              },
+            ]
+          : [
+              {
+                id: 'r1',
+                from_name: 'ground_truth',
+                to_name: 'image',
+                type: 'rectanglelabels',
+                original_width: 64,
+                original_height: 48,
+                image_rotation: 0,
+                value: { x: 10, y: 20, width: 30, height: 40, rotation: 0, rectanglelabels: ['dog'] },
+              },
+            ];
       sim.state.addAnnotation(task.id, { result });
       const other = tasks.find((t) => t !== task)!;
       sim.state.addAnnotation(other.id, { result, wasCancelled: true });
@@ -114,7 +170,17 @@ describe('labeler push → annotate in Label Studio → pull → sync disk, in e
       const pulled = await pullCommand(config, dir, {}, out);
       expect(pulled.updated_samples).toBe(1);
 
-      const hashes = () => readdirSync(dir, { recursive: true }).map(String).sort().map((f) => { try { return `${f}:${readFileSync(join(dir, f)).toString('base64').length}`; } catch { return f; } });
+      const hashes = () =>
+        readdirSync(dir, { recursive: true })
+          .map(String)
+          .sort()
+          .map((f) => {
+            try {
+              return `${f}:${readFileSync(join(dir, f)).toString('base64').length}`;
+            } catch {
+              return f;
+            }
+          });
       const untouched = hashes();
       const dry = await syncDiskCommand(config, dir, { dryRun: true }, out);
       expect(dry.dryRun).toBe(true);
@@ -126,7 +192,9 @@ describe('labeler push → annotate in Label Studio → pull → sync disk, in e
       expect(written.backups.length).toBeGreaterThan(0);
 
       const after = await readLabels(dir, format);
-      const changed = after.find((s) => s.filepath.endsWith(first.filepath.split('/').pop()!) || s.id === first.id)!;
+      const changed = after.find(
+        (s) => s.filepath.endsWith(first.filepath.split('/').pop()!) || s.id === first.id,
+      )!;
       const unchanged = after.find((s) => s !== changed)!;
       if (format === 'imagefolder') {
         expect(changed.labels.ground_truth).toMatchObject({ _cls: 'Classification', label: 'dog' });
@@ -143,7 +211,11 @@ describe('labeler push → annotate in Label Studio → pull → sync disk, in e
 
       // Still valid by the format's own rules.
       if (format === 'coco') {
-        const coco = JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8')) as { images: Array<{ id: number; width: number; height: number }>; annotations: Array<{ id: number; image_id: number; bbox: number[]; category_id: number }>; categories: Array<{ id: number; name: string }> };
+        const coco = JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8')) as {
+          images: Array<{ id: number; width: number; height: number }>;
+          annotations: Array<{ id: number; image_id: number; bbox: number[]; category_id: number }>;
+          categories: Array<{ id: number; name: string }>;
+        };
         expect(new Set(coco.annotations.map((a) => a.id)).size).toBe(coco.annotations.length);
         const imageIds = new Set(coco.images.map((i) => i.id));
         const categoryIds = new Set(coco.categories.map((c) => c.id));
@@ -156,9 +228,14 @@ describe('labeler push → annotate in Label Studio → pull → sync disk, in e
       }
       if (format === 'yolo') {
         expect(parseYaml(readFileSync(join(dir, 'data.yaml'), 'utf8'))).toHaveProperty('names');
-        const labelFiles = readdirSync(join(dir, 'labels'), { recursive: true }).map(String).filter((f) => f.endsWith('.txt'));
+        const labelFiles = readdirSync(join(dir, 'labels'), { recursive: true })
+          .map(String)
+          .filter((f) => f.endsWith('.txt'));
         for (const f of labelFiles) {
-          for (const line of readFileSync(join(dir, 'labels', f), 'utf8').trim().split('\n').filter(Boolean)) {
+          for (const line of readFileSync(join(dir, 'labels', f), 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)) {
             const [cls, ...coords] = line.trim().split(/\s+/).map(Number);
             expect(Number.isInteger(cls)).toBe(true);
             for (const c of coords) {

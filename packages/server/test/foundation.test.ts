@@ -1,4 +1,11 @@
-import { definePlugin, healthy, isLabelerError, type LabelerError, secret, type StorageInstance } from '@labeler/core';
+import {
+  definePlugin,
+  healthy,
+  isLabelerError,
+  type LabelerError,
+  secret,
+  type StorageInstance,
+} from '@labeler/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../src/config/env.js';
@@ -34,20 +41,51 @@ describe('host endpoints', () => {
     const ready = await server.request('/readyz', { token: null });
     expect(ready.status).toBe(200);
     expect(ready.body).toMatchObject({ ready: true, database: { ok: true } });
-    const plugins = (ready.body as { plugins: Array<{ plugin_id: string; status: string; is_default: boolean }> }).plugins;
-    expect(plugins).toContainEqual(expect.objectContaining({ plugin_id: 'local-disk', is_default: true, status: 'healthy' }));
+    const plugins = (
+      ready.body as { plugins: Array<{ plugin_id: string; status: string; is_default: boolean }> }
+    ).plugins;
+    expect(plugins).toContainEqual(
+      expect.objectContaining({ plugin_id: 'local-disk', is_default: true, status: 'healthy' }),
+    );
   });
 
   it('serves an OpenAPI 3.1 document that describes the error envelope and rate-limit headers', async () => {
     const res = await server.request('/api/v1/openapi.json', { token: null });
     expect(res.status).toBe(200);
-    const doc = res.body as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, { content?: { 'application/json'?: { schema?: { $ref?: string } } }; headers?: Record<string, unknown> }> }>>; components: { schemas: Record<string, unknown> } };
+    const doc = res.body as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            responses: Record<
+              string,
+              {
+                content?: { 'application/json'?: { schema?: { $ref?: string } } };
+                headers?: Record<string, unknown>;
+              }
+            >;
+          }
+        >
+      >;
+      components: { schemas: Record<string, unknown> };
+    };
     expect(doc.openapi).toMatch(/^3\.1/);
-    for (const path of ['/datasets/{dataset_id}', '/datasets', '/datasets/{dataset_id}/permissions/{user_id}', '/datasets/{dataset_id}/download-url', '/datasets/batch', '/auth/service-accounts']) {
+    for (const path of [
+      '/datasets/{dataset_id}',
+      '/datasets',
+      '/datasets/{dataset_id}/permissions/{user_id}',
+      '/datasets/{dataset_id}/download-url',
+      '/datasets/batch',
+      '/auth/service-accounts',
+    ]) {
       expect(doc.paths[path], path).toBeDefined();
     }
     const get = doc.paths['/datasets/{dataset_id}']!.get!;
-    expect(get.responses['404']?.content?.['application/json']?.schema?.$ref).toBe('#/components/schemas/ErrorEnvelope');
+    expect(get.responses['404']?.content?.['application/json']?.schema?.$ref).toBe(
+      '#/components/schemas/ErrorEnvelope',
+    );
     expect(get.responses['200']?.headers).toHaveProperty('X-RateLimit-Reset');
     expect(doc.components.schemas.ErrorEnvelope).toBeDefined();
   });
@@ -71,7 +109,12 @@ describe('host endpoints', () => {
 
 describe('configuration', () => {
   it('a wrong value stops start-up with a message naming the variable', () => {
-    for (const [variable, value] of [['PORT', 'eighty'], ['DATABASE_URL', 'mysql://x'], ['LABELER_ADMIN_TOKEN', 'short'], ['LOG_LEVEL', 'loud']] as const) {
+    for (const [variable, value] of [
+      ['PORT', 'eighty'],
+      ['DATABASE_URL', 'mysql://x'],
+      ['LABELER_ADMIN_TOKEN', 'short'],
+      ['LOG_LEVEL', 'loud'],
+    ] as const) {
       try {
         loadConfig({ [variable]: value });
         expect.unreachable();
@@ -87,14 +130,21 @@ describe('configuration', () => {
 describe('plugins', () => {
   it('the registry refuses an incompatible contract version and invalid definitions, naming plugin and field', () => {
     const registry = new PluginRegistry();
-    expect(() => registry.register({ ...flakyPlugin, contractVersion: '2.0' } as never)).toThrow(/Plugin "flaky-store": contractVersion 2\.0 is not supported/);
-    expect(() => registry.register({ ...flakyPlugin, id: 'Flaky Store' } as never)).toThrow(/id must be kebab-case/);
+    expect(() => registry.register({ ...flakyPlugin, contractVersion: '2.0' } as never)).toThrow(
+      /Plugin "flaky-store": contractVersion 2\.0 is not supported/,
+    );
+    expect(() => registry.register({ ...flakyPlugin, id: 'Flaky Store' } as never)).toThrow(
+      /id must be kebab-case/,
+    );
     registry.register(flakyPlugin as never);
     expect(() => registry.register(flakyPlugin as never)).toThrow(/already registered/);
   });
 
   it('invalid instance config is refused with the field name; the secret never comes back', async () => {
-    const bad = await server.request('/trpc/plugins.create', { method: 'POST', body: { plugin_id: 'flaky-store', name: 'bad', config: { ok: 'yes', password: 'x' } } });
+    const bad = await server.request('/trpc/plugins.create', {
+      method: 'POST',
+      body: { plugin_id: 'flaky-store', name: 'bad', config: { ok: 'yes', password: 'x' } },
+    });
     expect(bad.status).toBe(400);
     const error = (bad.body as { error: { message: string; data: { labeler: { code: string } } } }).error;
     expect(error.data.labeler.code).toBe('PLUGIN_CONFIG_INVALID');
@@ -102,12 +152,18 @@ describe('plugins', () => {
   });
 
   it('an instance that fails to start is unhealthy and does not stop the server; secrets are encrypted at rest', async () => {
-    const created = await server.services.plugins.create({ pluginId: 'flaky-store', name: 'flaky', config: { ok: false, password: 'hunter2-secret' } });
+    const created = await server.services.plugins.create({
+      pluginId: 'flaky-store',
+      name: 'flaky',
+      config: { ok: false, password: 'hunter2-secret' },
+    });
     expect(created.health.status).toBe('unhealthy');
     expect(created.health.message).toContain('cannot reach');
     expect(created.secrets_set).toEqual({ password: true });
     expect(JSON.stringify(created)).not.toContain('hunter2-secret');
-    const rows = (await server.services.orm.em.getConnection().execute(`select * from plugin_instance where name = 'flaky'`)) as Array<Record<string, unknown>>;
+    const rows = (await server.services.orm.em
+      .getConnection()
+      .execute(`select * from plugin_instance where name = 'flaky'`)) as Array<Record<string, unknown>>;
     expect(JSON.stringify(rows)).not.toContain('hunter2-secret');
     expect(String(rows[0]!.secret_config)).toMatch(/^v1\./);
     try {
@@ -118,7 +174,10 @@ describe('plugins', () => {
       expect((error as LabelerError).message).toContain('cannot reach');
     }
     expect((await server.request('/healthz', { token: null })).status).toBe(200);
-    const ready = (await server.request('/readyz', { token: null })).body as { ready: boolean; status: string };
+    const ready = (await server.request('/readyz', { token: null })).body as {
+      ready: boolean;
+      status: string;
+    };
     expect(ready).toMatchObject({ ready: true, status: 'degraded' });
     // Editing without re-sending the secret keeps it and restarts the instance.
     const fixed = await server.services.plugins.update(created.id, { config: { ok: true } });
@@ -130,15 +189,29 @@ describe('plugins', () => {
 describe('Idempotency-Key on POST', () => {
   it('replays the first response, refuses the same key with another body', async () => {
     const body = { name: 'idem', format: 'coco', owner_id: 1 };
-    const first = await server.request('/api/v1/datasets', { method: 'POST', body, headers: { 'idempotency-key': 'create-idem-1' } });
+    const first = await server.request('/api/v1/datasets', {
+      method: 'POST',
+      body,
+      headers: { 'idempotency-key': 'create-idem-1' },
+    });
     expect(first.status).toBe(201);
-    const again = await server.request('/api/v1/datasets', { method: 'POST', body, headers: { 'idempotency-key': 'create-idem-1' } });
+    const again = await server.request('/api/v1/datasets', {
+      method: 'POST',
+      body,
+      headers: { 'idempotency-key': 'create-idem-1' },
+    });
     expect(again.status).toBe(201);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect((again.body as { id: string }).id).toBe((first.body as { id: string }).id);
-    const list = (await server.request('/api/v1/datasets?limit=200')).body as { datasets: Array<{ name: string }> };
+    const list = (await server.request('/api/v1/datasets?limit=200')).body as {
+      datasets: Array<{ name: string }>;
+    };
     expect(list.datasets.filter((d) => d.name === 'idem')).toHaveLength(1);
-    const other = await server.request('/api/v1/datasets', { method: 'POST', body: { ...body, name: 'different' }, headers: { 'idempotency-key': 'create-idem-1' } });
+    const other = await server.request('/api/v1/datasets', {
+      method: 'POST',
+      body: { ...body, name: 'different' },
+      headers: { 'idempotency-key': 'create-idem-1' },
+    });
     expect(other.status).toBe(422);
     expectEnvelope(other.body, 'IDEMPOTENCY_KEY_REUSED');
   });

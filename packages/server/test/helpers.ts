@@ -31,7 +31,11 @@ export interface SeedDataset {
   organization_id?: string | null;
 }
 
-export async function createDataset(server: TestServer, input: SeedDataset, token?: string): Promise<{ id: string } & Record<string, unknown>> {
+export async function createDataset(
+  server: TestServer,
+  input: SeedDataset,
+  token?: string,
+): Promise<{ id: string } & Record<string, unknown>> {
   const res = await server.request('/api/v1/datasets', {
     method: 'POST',
     body: { format: 'coco', owner_id: 1, visibility: 'public', ...input },
@@ -41,8 +45,15 @@ export async function createDataset(server: TestServer, input: SeedDataset, toke
   return res.body as { id: string };
 }
 
-export async function createServiceAccount(server: TestServer, scopes: string[], name = 'test-sa'): Promise<{ service_account_id: string; api_key: string }> {
-  const res = await server.request('/api/v1/auth/service-accounts', { method: 'POST', body: { service_name: name, scopes } });
+export async function createServiceAccount(
+  server: TestServer,
+  scopes: string[],
+  name = 'test-sa',
+): Promise<{ service_account_id: string; api_key: string }> {
+  const res = await server.request('/api/v1/auth/service-accounts', {
+    method: 'POST',
+    body: { service_name: name, scopes },
+  });
   expect(res.status, res.text).toBe(201);
   return res.body as { service_account_id: string; api_key: string };
 }

@@ -9,7 +9,10 @@ async function assertMigrationsMatchEntities(orm: Awaited<ReturnType<typeof open
   expect(applied.length).toBeGreaterThan(0);
   expect(await migrate(orm)).toEqual([]);
   const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false });
-  expect(diff.trim(), `entities and migrations differ; run pnpm --filter @labeler/server db:migration\n${diff}`).toBe('');
+  expect(
+    diff.trim(),
+    `entities and migrations differ; run pnpm --filter @labeler/server db:migration\n${diff}`,
+  ).toBe('');
 }
 
 describe('migrations', () => {
@@ -37,9 +40,14 @@ describe('migrations', () => {
     const server = await startTestServer({ pglite: true });
     try {
       expect((await server.request('/readyz', { token: null })).status).toBe(200);
-      const created = await server.request('/api/v1/datasets', { method: 'POST', body: { name: 'on pglite', format: 'yolo', owner_id: 3 } });
+      const created = await server.request('/api/v1/datasets', {
+        method: 'POST',
+        body: { name: 'on pglite', format: 'yolo', owner_id: 3 },
+      });
       expect(created.status).toBe(201);
-      expect((await server.request(`/api/v1/datasets/${(created.body as { id: string }).id}`)).status).toBe(200);
+      expect((await server.request(`/api/v1/datasets/${(created.body as { id: string }).id}`)).status).toBe(
+        200,
+      );
     } finally {
       await server.stop();
     }

@@ -17,7 +17,11 @@ let b: ChildServer;
 
 beforeAll(async () => {
   a = await startTestServer({ env });
-  b = await startChildServer({ ...env, DATABASE_URL: a.database!.url, LABELER_SECRET_KEY: 'test-secret-key-with-at-least-32-characters!' });
+  b = await startChildServer({
+    ...env,
+    DATABASE_URL: a.database!.url,
+    LABELER_SECRET_KEY: 'test-secret-key-with-at-least-32-characters!',
+  });
 });
 afterAll(async () => {
   await b?.stop();
@@ -38,10 +42,14 @@ async function hit(base: string, path: string, key: string) {
 describe('rate limits are exact across two server processes on one database', () => {
   it('per service account', async () => {
     const key = (await createServiceAccount(a, ['datasets:read'], 'rl-account')).api_key;
-    const datasets = await Promise.all(Array.from({ length: 3 }, (_, i) => createDataset(a, { name: `rl-${i}` })));
+    const datasets = await Promise.all(
+      Array.from({ length: 3 }, (_, i) => createDataset(a, { name: `rl-${i}` })),
+    );
     await awayFromWindowEdge();
     const results = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => hit(i % 2 ? a.url : b.url, `/api/v1/datasets/${datasets[i % 3]!.id}`, key)),
+      Array.from({ length: 60 }, (_, i) =>
+        hit(i % 2 ? a.url : b.url, `/api/v1/datasets/${datasets[i % 3]!.id}`, key),
+      ),
     );
     const ok = results.filter((r) => r.status === 200);
     const limited = results.filter((r) => r.status === 429);
@@ -62,14 +70,23 @@ describe('rate limits are exact across two server processes on one database', ()
   });
 
   it('per dataset id, across callers', async () => {
-    const keys = await Promise.all([1, 2].map(async (i) => (await createServiceAccount(a, ['datasets:read'], `rl-ds-${i}`)).api_key));
+    const keys = await Promise.all(
+      [1, 2].map(async (i) => (await createServiceAccount(a, ['datasets:read'], `rl-ds-${i}`)).api_key),
+    );
     const dataset = await createDataset(a, { name: 'hot dataset' });
     await awayFromWindowEdge();
-    const results = await Promise.all(Array.from({ length: 36 }, (_, i) => hit(i % 2 ? a.url : b.url, `/api/v1/datasets/${dataset.id}`, keys[i % 2]!)));
+    const results = await Promise.all(
+      Array.from({ length: 36 }, (_, i) =>
+        hit(i % 2 ? a.url : b.url, `/api/v1/datasets/${dataset.id}`, keys[i % 2]!),
+      ),
+    );
     expect(results.filter((r) => r.status === 200)).toHaveLength(DATASET_LIMIT);
     const limited = results.filter((r) => r.status === 429);
     expect(limited).toHaveLength(36 - DATASET_LIMIT);
-    expect(expectEnvelope(limited[0]!.body, 'RATE_LIMIT_EXCEEDED').error.details).toMatchObject({ policy: 'dataset', dataset_id: dataset.id });
+    expect(expectEnvelope(limited[0]!.body, 'RATE_LIMIT_EXCEEDED').error.details).toMatchObject({
+      policy: 'dataset',
+      dataset_id: dataset.id,
+    });
   });
 
   it('a batch charges each dataset id once and reports exhausted ids per id instead of failing', async () => {
@@ -77,7 +94,8 @@ describe('rate limits are exact across two server processes on one database', ()
     const hot = await createDataset(a, { name: 'batch-hot' });
     const cold = await createDataset(a, { name: 'batch-cold' });
     await awayFromWindowEdge();
-    for (let i = 0; i < DATASET_LIMIT; i++) expect((await hit(a.url, `/api/v1/datasets/${hot.id}`, key)).status).toBe(200);
+    for (let i = 0; i < DATASET_LIMIT; i++)
+      expect((await hit(a.url, `/api/v1/datasets/${hot.id}`, key)).status).toBe(200);
     const res = await fetch(`${b.url}/api/v1/datasets/batch`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },

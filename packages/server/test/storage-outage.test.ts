@@ -12,9 +12,20 @@ let datasetId: string;
 beforeAll(async () => {
   s3 = await startS3TestServer();
   server = await startTestServer();
-  const r2 = await server.services.plugins.create({ pluginId: 'r2', name: 'r2-test', config: s3.pluginConfig, isDefault: true });
+  const r2 = await server.services.plugins.create({
+    pluginId: 'r2',
+    name: 'r2-test',
+    config: s3.pluginConfig,
+    isDefault: true,
+  });
   expect(r2.health.status).toBe('healthy');
-  key = (await createServiceAccount(server, ['datasets:read', 'datasets:download', 'datasets:permissions'], 'platform')).api_key;
+  key = (
+    await createServiceAccount(
+      server,
+      ['datasets:read', 'datasets:download', 'datasets:permissions'],
+      'platform',
+    )
+  ).api_key;
   const dataset = await createDataset(server, { name: 'on r2', visibility: 'public' });
   datasetId = dataset.id;
   expect(dataset.storage_type).toBe('r2');
@@ -25,9 +36,15 @@ beforeAll(async () => {
     }
   }
   await server.services.storageFiles.importFiles(datasetId, files(), null);
-  const first = await server.request(`/api/v1/datasets/${datasetId}/download-url`, { method: 'POST', body: {}, token: key });
+  const first = await server.request(`/api/v1/datasets/${datasetId}/download-url`, {
+    method: 'POST',
+    body: {},
+    token: key,
+  });
   expect(first.status, first.text).toBe(202);
-  expect((await server.services.jobs.waitFor((first.body as { job_id: string }).job_id, 30_000)).state).toBe('completed');
+  expect((await server.services.jobs.waitFor((first.body as { job_id: string }).job_id, 30_000)).state).toBe(
+    'completed',
+  );
 });
 afterAll(async () => {
   await server?.stop();
@@ -36,7 +53,11 @@ afterAll(async () => {
 
 describe('storage outage', () => {
   it('metadata keeps answering, download-url is 503 R2_UNAVAILABLE, and recovery needs no server restart', async () => {
-    const ok = await server.request(`/api/v1/datasets/${datasetId}/download-url`, { method: 'POST', body: { expiration_seconds: 600 }, token: key });
+    const ok = await server.request(`/api/v1/datasets/${datasetId}/download-url`, {
+      method: 'POST',
+      body: { expiration_seconds: 600 },
+      token: key,
+    });
     expect(ok.status, ok.text).toBe(200);
     const url = (ok.body as { download_url: string }).download_url;
     expect(url.startsWith(s3.endpoint)).toBe(true);
@@ -44,20 +65,36 @@ describe('storage outage', () => {
 
     await s3.stop();
     const started = Date.now();
-    for (const path of [`/api/v1/datasets/${datasetId}`, '/api/v1/datasets', `/api/v1/datasets/${datasetId}/permissions/5`]) {
+    for (const path of [
+      `/api/v1/datasets/${datasetId}`,
+      '/api/v1/datasets',
+      `/api/v1/datasets/${datasetId}/permissions/5`,
+    ]) {
       const res = await server.request(path, { token: key });
       expect(res.status, path).toBe(200);
     }
-    const batch = await server.request('/api/v1/datasets/batch', { method: 'POST', body: { dataset_ids: [datasetId] }, token: key });
+    const batch = await server.request('/api/v1/datasets/batch', {
+      method: 'POST',
+      body: { dataset_ids: [datasetId] },
+      token: key,
+    });
     expect(batch.status).toBe(200);
-    const down = await server.request(`/api/v1/datasets/${datasetId}/download-url`, { method: 'POST', body: {}, token: key });
+    const down = await server.request(`/api/v1/datasets/${datasetId}/download-url`, {
+      method: 'POST',
+      body: {},
+      token: key,
+    });
     expect(down.status).toBe(503);
     expectEnvelope(down.body, 'R2_UNAVAILABLE');
     expect(Number(down.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(Date.now() - started).toBeLessThan(20_000);
 
     await s3.restart();
-    const back = await server.request(`/api/v1/datasets/${datasetId}/download-url`, { method: 'POST', body: {}, token: key });
+    const back = await server.request(`/api/v1/datasets/${datasetId}/download-url`, {
+      method: 'POST',
+      body: {},
+      token: key,
+    });
     expect(back.status, back.text).toBe(200);
     expect((await fetch((back.body as { download_url: string }).download_url)).status).toBe(200);
   });

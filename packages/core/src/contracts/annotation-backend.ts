@@ -115,7 +115,14 @@ export interface IterateTasksOptions {
 }
 
 export type StorageSetup =
-  | { type: 'local-files'; role: 'source' | 'target'; path: string; title: string; regexFilter?: string; useBlobUrls?: boolean }
+  | {
+      type: 'local-files';
+      role: 'source' | 'target';
+      path: string;
+      title: string;
+      regexFilter?: string;
+      useBlobUrls?: boolean;
+    }
   | {
       type: 's3';
       role: 'source' | 'target';

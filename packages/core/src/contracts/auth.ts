@@ -29,4 +29,9 @@ export interface AuthInstance extends PluginInstance {
   authenticate(request: AuthRequest): Promise<Principal | null>;
 }
 
-export type AuthPluginDefinition<Config = unknown> = PluginDefinition<'auth', Config, AuthInstance, AuthCapabilities>;
+export type AuthPluginDefinition<Config = unknown> = PluginDefinition<
+  'auth',
+  Config,
+  AuthInstance,
+  AuthCapabilities
+>;

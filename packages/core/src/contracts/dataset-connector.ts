@@ -64,9 +64,17 @@ export interface DatasetConnectorInstance extends PluginInstance {
   detectFormat(path: string): Promise<DatasetSourceFormat | null>;
   readInfo(source: DatasetSource): Promise<DatasetInfo>;
   readSamples(source: DatasetSource): AsyncIterable<Sample>;
-  writeLabels(source: DatasetSource, updates: Iterable<SampleLabelsUpdate> | AsyncIterable<SampleLabelsUpdate>, options?: WriteLabelsOptions): Promise<WriteLabelsReport>;
+  writeLabels(
+    source: DatasetSource,
+    updates: Iterable<SampleLabelsUpdate> | AsyncIterable<SampleLabelsUpdate>,
+    options?: WriteLabelsOptions,
+  ): Promise<WriteLabelsReport>;
   /** Writes a whole dataset in a format (export). */
-  writeDataset(target: DatasetSource, samples: Iterable<Sample> | AsyncIterable<Sample>, options?: { classes?: string[] }): Promise<{ samples: number; files: string[] }>;
+  writeDataset(
+    target: DatasetSource,
+    samples: Iterable<Sample> | AsyncIterable<Sample>,
+    options?: { classes?: string[] },
+  ): Promise<{ samples: number; files: string[] }>;
 }
 
 export type DatasetConnectorPluginDefinition<Config = unknown> = PluginDefinition<

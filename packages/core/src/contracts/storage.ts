@@ -77,7 +77,12 @@ export interface StorageInstance extends PluginInstance {
   presignPut?(key: string, options: PresignOptions): Promise<PresignedUrl>;
 }
 
-export type StoragePluginDefinition<Config = unknown> = PluginDefinition<'storage', Config, StorageInstance, StorageCapabilities>;
+export type StoragePluginDefinition<Config = unknown> = PluginDefinition<
+  'storage',
+  Config,
+  StorageInstance,
+  StorageCapabilities
+>;
 
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
@@ -98,14 +103,23 @@ export function assertValidStorageKey(key: string): void {
                 /[\u0000-\u001f\u007f]/.test(key)
                 ? 'must not contain control characters'
                 : null;
-  if (problem) throw new LabelerError('STORAGE_KEY_INVALID', `Storage key ${JSON.stringify(String(key).slice(0, 200))} ${problem}.`, { details: { key: String(key).slice(0, 1024) } });
+  if (problem)
+    throw new LabelerError(
+      'STORAGE_KEY_INVALID',
+      `Storage key ${JSON.stringify(String(key).slice(0, 200))} ${problem}.`,
+      { details: { key: String(key).slice(0, 1024) } },
+    );
 }
 
 export function assertValidPresignExpiry(seconds: number): void {
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_PRESIGN_SECONDS) {
-    throw new LabelerError('PRESIGN_EXPIRY_INVALID', `expiration must be a whole number of seconds from 1 to ${MAX_PRESIGN_SECONDS} (7 days); got ${seconds}.`, {
-      details: { expiration_seconds: seconds, min: 1, max: MAX_PRESIGN_SECONDS },
-    });
+    throw new LabelerError(
+      'PRESIGN_EXPIRY_INVALID',
+      `expiration must be a whole number of seconds from 1 to ${MAX_PRESIGN_SECONDS} (7 days); got ${seconds}.`,
+      {
+        details: { expiration_seconds: seconds, min: 1, max: MAX_PRESIGN_SECONDS },
+      },
+    );
   }
 }
 

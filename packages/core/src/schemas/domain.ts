@@ -14,7 +14,13 @@ export const DATASET_ROLES = ['owner', 'editor', 'viewer'] as const;
 export const datasetRoleSchema = z.enum(DATASET_ROLES);
 export type DatasetRole = z.infer<typeof datasetRoleSchema>;
 
-export const PERMISSION_REASONS = ['owner', 'public_dataset', 'organization_member', 'explicit_permission', 'no_access'] as const;
+export const PERMISSION_REASONS = [
+  'owner',
+  'public_dataset',
+  'organization_member',
+  'explicit_permission',
+  'no_access',
+] as const;
 export type PermissionReason = (typeof PERMISSION_REASONS)[number];
 
 const isoDate = z.string().describe('ISO 8601 UTC timestamp');
@@ -61,7 +67,13 @@ export const sampleSchema = z.object({
 });
 export type Sample = z.infer<typeof sampleSchema>;
 
-export const SERVICE_ACCOUNT_SCOPES = ['datasets:read', 'datasets:download', 'datasets:permissions', 'datasets:write', 'admin'] as const;
+export const SERVICE_ACCOUNT_SCOPES = [
+  'datasets:read',
+  'datasets:download',
+  'datasets:permissions',
+  'datasets:write',
+  'admin',
+] as const;
 export const scopeSchema = z.enum(SERVICE_ACCOUNT_SCOPES);
 export type Scope = z.infer<typeof scopeSchema>;
 

@@ -27,11 +27,17 @@ export function idPattern(kind: IdKind): RegExp {
   return new RegExp(`^${ID_PREFIXES[kind]}_[a-z0-9]{1,64}$`);
 }
 
-export const datasetIdSchema = z.string().regex(idPattern('dataset'), 'must look like ds_<lowercase letters and digits>');
+export const datasetIdSchema = z
+  .string()
+  .regex(idPattern('dataset'), 'must look like ds_<lowercase letters and digits>');
 export const projectIdSchema = z.string().regex(idPattern('project'), 'must look like prj_<hex>');
 export const jobIdSchema = z.string().regex(idPattern('job'), 'must look like job_<hex>');
-export const serviceAccountIdSchema = z.string().regex(idPattern('serviceAccount'), 'must look like sa_<hex>');
-export const pluginInstanceIdSchema = z.string().regex(idPattern('pluginInstance'), 'must look like pi_<hex>');
+export const serviceAccountIdSchema = z
+  .string()
+  .regex(idPattern('serviceAccount'), 'must look like sa_<hex>');
+export const pluginInstanceIdSchema = z
+  .string()
+  .regex(idPattern('pluginInstance'), 'must look like pi_<hex>');
 
 /** Platform user ids are positive integers. */
 export const platformUserIdSchema = z.coerce.number().int().positive().max(2_147_483_647);

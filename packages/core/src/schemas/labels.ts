@@ -22,18 +22,26 @@ export const rleMaskSchema = z.object({
 });
 
 export const classificationSchema = z.object({ _cls: z.literal('Classification'), ...labelBase });
-export const classificationsSchema = z.object({ _cls: z.literal('Classifications'), classifications: z.array(classificationSchema) });
+export const classificationsSchema = z.object({
+  _cls: z.literal('Classifications'),
+  classifications: z.array(classificationSchema),
+});
 
 export const detectionSchema = z.object({
   _cls: z.literal('Detection'),
   ...labelBase,
-  bounding_box: z.tuple([unit, unit, unit, unit]).describe('[top-left x, top-left y, width, height], relative'),
+  bounding_box: z
+    .tuple([unit, unit, unit, unit])
+    .describe('[top-left x, top-left y, width, height], relative'),
   /** Clockwise rotation in degrees around the top-left corner (Label Studio's convention), kept as given. */
   rotation: z.number().finite().optional(),
   mask: rleMaskSchema.optional(),
   iscrowd: z.boolean().optional(),
 });
-export const detectionsSchema = z.object({ _cls: z.literal('Detections'), detections: z.array(detectionSchema) });
+export const detectionsSchema = z.object({
+  _cls: z.literal('Detections'),
+  detections: z.array(detectionSchema),
+});
 
 export const polylineSchema = z.object({
   _cls: z.literal('Polyline'),
@@ -48,7 +56,11 @@ export const keypointSchema = z.object({ _cls: z.literal('Keypoint'), ...labelBa
 export const keypointsSchema = z.object({ _cls: z.literal('Keypoints'), keypoints: z.array(keypointSchema) });
 
 /** Full-frame semantic mask for one class. */
-export const segmentationSchema = z.object({ _cls: z.literal('Segmentation'), ...labelBase, mask: rleMaskSchema });
+export const segmentationSchema = z.object({
+  _cls: z.literal('Segmentation'),
+  ...labelBase,
+  mask: rleMaskSchema,
+});
 
 export const labelValueSchema = z.discriminatedUnion('_cls', [
   classificationSchema,

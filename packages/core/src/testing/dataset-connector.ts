@@ -273,7 +273,9 @@ const CHECKS: Record<DatasetConnectorCheckName, CheckFn> = {
       `expected 1 changed sample with files written, got ${report.changedSamples} / ${report.filesWritten.length}`,
     );
     const again = (await collect(connector.readSamples(fixture.source))).find((s) =>
-      c.preservesSampleIdsOnRelabel === false ? basename(s.filepath) === basename(first.filepath) : s.id === first.id,
+      c.preservesSampleIdsOnRelabel === false
+        ? basename(s.filepath) === basename(first.filepath)
+        : s.id === first.id,
     );
     assert(again, 'the updated sample disappeared after the write');
     const problem = compareSampleLabels(again.labels, update.labels as Sample['labels'], {

@@ -89,18 +89,27 @@ export const imageFolderFormat: FormatHandler = {
     const writes: FileWrite[] = [];
     for (const sample of changed.values()) {
       const label = sample.labels[field];
-      if (!label || label._cls !== 'Classification') {
-        throw new LabelerError('VALIDATION_ERROR', `Image-folder sample ${sample.id} needs exactly one Classification in "${field}" (one folder per class); got ${label ? label._cls : 'none'}.`, {
-          details: { sample_id: sample.id },
-        });
+      if (label?._cls !== 'Classification') {
+        throw new LabelerError(
+          'VALIDATION_ERROR',
+          `Image-folder sample ${sample.id} needs exactly one Classification in "${field}" (one folder per class); got ${label?._cls ?? 'none'}.`,
+          {
+            details: { sample_id: sample.id },
+          },
+        );
       }
       if (!/^[^/\\]+$/.test(label.label) || label.label.startsWith('.')) {
-        throw new LabelerError('VALIDATION_ERROR', `Class "${label.label}" cannot be a folder name.`, { details: { sample_id: sample.id } });
+        throw new LabelerError('VALIDATION_ERROR', `Class "${label.label}" cannot be a folder name.`, {
+          details: { sample_id: sample.id },
+        });
       }
       const classDir = dirname(sample.filepath);
       const target = join(dirname(classDir), label.label, basename(sample.filepath));
       if (target === sample.filepath) continue;
-      writes.push({ path: target, content: null, copyFrom: sample.filepath }, { path: sample.filepath, content: null });
+      writes.push(
+        { path: target, content: null, copyFrom: sample.filepath },
+        { path: sample.filepath, content: null },
+      );
     }
     return writes;
   },

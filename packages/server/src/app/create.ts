@@ -38,16 +38,27 @@ export interface CreateServicesOptions {
 }
 
 /** Builds every service: database (migrated), plugins, auth, jobs. Does not listen. */
-export async function createServices(config: AppConfig, options: CreateServicesOptions = {}): Promise<AppServices> {
+export async function createServices(
+  config: AppConfig,
+  options: CreateServicesOptions = {},
+): Promise<AppServices> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   mkdirSync(config.dataDir, { recursive: true });
   const { secret, generated } = resolveServerSecret(config.LABELER_SECRET_KEY, config.dataDir);
-  if (generated) logger.warn({ file: join(config.dataDir, 'secret.key') }, 'LABELER_SECRET_KEY is not set: generated one in the data directory. Set it explicitly in production.');
+  if (generated)
+    logger.warn(
+      { file: join(config.dataDir, 'secret.key') },
+      'LABELER_SECRET_KEY is not set: generated one in the data directory. Set it explicitly in production.',
+    );
   const keys = deriveKeys(secret);
 
   const orm =
     options.orm ??
-    (await openDatabase({ databaseUrl: config.DATABASE_URL, pgliteDataDir: pgliteDirFor(config.dataDir), poolMax: config.DATABASE_POOL_MAX }));
+    (await openDatabase({
+      databaseUrl: config.DATABASE_URL,
+      pgliteDataDir: pgliteDirFor(config.dataDir),
+      poolMax: config.DATABASE_POOL_MAX,
+    }));
   if (!options.orm) {
     const applied = await migrate(orm);
     if (applied.length) logger.info({ migrations: applied }, 'applied database migrations');
@@ -55,7 +66,15 @@ export async function createServices(config: AppConfig, options: CreateServicesO
 
   const metrics = new Metrics(!options.logger);
   const registry = new PluginRegistry(options.plugins ?? BUILTIN_PLUGINS);
-  const plugins = new PluginHost({ orm, registry, logger, encryptionKey: keys.encryption, signingKey: keys.signing, publicBaseUrl: config.publicUrl, dataDir: config.dataDir });
+  const plugins = new PluginHost({
+    orm,
+    registry,
+    logger,
+    encryptionKey: keys.encryption,
+    signingKey: keys.signing,
+    publicBaseUrl: config.publicUrl,
+    dataDir: config.dataDir,
+  });
   const audit = new AuditService(orm);
   const serviceAccounts = new ServiceAccountService(orm, audit);
   const adminUsers = new AdminUserService(orm, audit, config.LABELER_SESSION_TTL_HOURS);
@@ -66,13 +85,28 @@ export async function createServices(config: AppConfig, options: CreateServicesO
     registry.register(definition as unknown as PluginDefinition);
     authInstances.push({
       id: definition.id,
-      instance: await definition.create({ instanceId: definition.id, logger, publicBaseUrl: config.publicUrl, dataDir: config.dataDir, signingKey: keys.signing }, {}),
+      instance: await definition.create(
+        {
+          instanceId: definition.id,
+          logger,
+          publicBaseUrl: config.publicUrl,
+          dataDir: config.dataDir,
+          signingKey: keys.signing,
+        },
+        {},
+      ),
     });
   }
 
   let services!: AppServices;
   const app = () => services;
-  const jobs = createJobRuntime({ orm, logger, metrics, config, embeddedWorkers: options.workers ?? config.LABELER_EMBEDDED_WORKERS });
+  const jobs = createJobRuntime({
+    orm,
+    logger,
+    metrics,
+    config,
+    embeddedWorkers: options.workers ?? config.LABELER_EMBEDDED_WORKERS,
+  });
   services = {
     config,
     logger,
@@ -97,7 +131,8 @@ export async function createServices(config: AppConfig, options: CreateServicesO
   await ensureDefaultStorage(services);
   if (config.LABELER_ADMIN_TOKEN) await serviceAccounts.ensureBootstrap(config.LABELER_ADMIN_TOKEN);
   if (config.LABELER_ADMIN_EMAIL && config.LABELER_ADMIN_PASSWORD) {
-    if (await adminUsers.ensureBootstrap(config.LABELER_ADMIN_EMAIL, config.LABELER_ADMIN_PASSWORD)) logger.info({ email: config.LABELER_ADMIN_EMAIL }, 'created the first admin user');
+    if (await adminUsers.ensureBootstrap(config.LABELER_ADMIN_EMAIL, config.LABELER_ADMIN_PASSWORD))
+      logger.info({ email: config.LABELER_ADMIN_EMAIL }, 'created the first admin user');
   }
   await plugins.start();
   await jobs.startWorkers();
@@ -108,7 +143,12 @@ export async function createServices(config: AppConfig, options: CreateServicesO
 async function ensureDefaultStorage(app: AppServices): Promise<void> {
   const em = app.orm.em.fork();
   if (await em.count(PluginInstanceRecord, { kind: 'storage' })) return;
-  await app.plugins.create({ pluginId: 'local-disk', name: 'local', config: { root: join(app.config.dataDir, 'storage') }, isDefault: true });
+  await app.plugins.create({
+    pluginId: 'local-disk',
+    name: 'local',
+    config: { root: join(app.config.dataDir, 'storage') },
+    isDefault: true,
+  });
   app.logger.info('created the default local-disk storage');
 }
 
@@ -124,10 +164,22 @@ export interface RunningServer {
  * services are ready) so links the server hands out carry the real port. stop() drains requests, then
  * jobs, plugins and the database.
  */
-export async function startServer(config: AppConfig, options: CreateServicesOptions & HttpAppOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  config: AppConfig,
+  options: CreateServicesOptions & HttpAppOptions = {},
+): Promise<RunningServer> {
   let handler: RequestListener = (_req, res) => {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2' });
-    res.end(JSON.stringify({ error: { code: 'SERVICE_STARTING', message: 'Labeler is starting; retry shortly.', details: {}, timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } }));
+    res.end(
+      JSON.stringify({
+        error: {
+          code: 'SERVICE_STARTING',
+          message: 'Labeler is starting; retry shortly.',
+          details: {},
+          timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        },
+      }),
+    );
   };
   const server = createServer((req, res) => handler(req, res));
   server.keepAliveTimeout = 65_000;
@@ -146,7 +198,9 @@ export async function startServer(config: AppConfig, options: CreateServicesOpti
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
   }
-  handler = createHttpApp(services, { extraRoutes: [...moduleRoutes(services), ...(options.extraRoutes ?? [])] });
+  handler = createHttpApp(services, {
+    extraRoutes: [...moduleRoutes(services), ...(options.extraRoutes ?? [])],
+  });
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {

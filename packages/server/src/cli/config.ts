@@ -49,10 +49,15 @@ function parseValue(raw: string): unknown {
 
 export class CliConfigError extends Error {}
 
-export function loadCliConfig(options: { configFile?: string; set?: string[]; env?: Record<string, string | undefined> }): CliConfig {
+export function loadCliConfig(options: {
+  configFile?: string;
+  set?: string[];
+  env?: Record<string, string | undefined>;
+}): CliConfig {
   const env = options.env ?? process.env;
   const merged: Record<string, unknown> = {};
-  const file = options.configFile ?? env.LABELER_CONFIG ?? (existsSync('labeler.json') ? 'labeler.json' : undefined);
+  const file =
+    options.configFile ?? env.LABELER_CONFIG ?? (existsSync('labeler.json') ? 'labeler.json' : undefined);
   if (file) {
     const path = resolve(file);
     if (!existsSync(path)) throw new CliConfigError(`Config file ${path} does not exist.`);
@@ -65,7 +70,12 @@ export function loadCliConfig(options: { configFile?: string; set?: string[]; en
   if (env.LABEL_STUDIO_URL) setPath(merged, 'label_studio.url', env.LABEL_STUDIO_URL);
   if (env.LABEL_STUDIO_API_KEY) setPath(merged, 'label_studio.api_key', env.LABEL_STUDIO_API_KEY);
   for (const [key, value] of Object.entries(env)) {
-    if (value !== undefined && (key.startsWith('LABELER_') || key === 'DATABASE_URL') && key !== 'LABELER_CONFIG') setPath(merged, `server.${key}`, value);
+    if (
+      value !== undefined &&
+      (key.startsWith('LABELER_') || key === 'DATABASE_URL') &&
+      key !== 'LABELER_CONFIG'
+    )
+      setPath(merged, `server.${key}`, value);
   }
   for (const pair of options.set ?? []) {
     const eq = pair.indexOf('=');
@@ -75,7 +85,9 @@ export function loadCliConfig(options: { configFile?: string; set?: string[]; en
   }
   const parsed = cliConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new CliConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    throw new CliConfigError(
+      `Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`,
+    );
   }
   return parsed.data;
 }

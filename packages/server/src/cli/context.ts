@@ -18,8 +18,15 @@ export const CLI_PRINCIPAL: Principal = {
 
 /** Opens the same services the server uses (same configuration, same database), without HTTP or workers. */
 export async function withServices<T>(config: CliConfig, fn: (app: AppServices) => Promise<T>): Promise<T> {
-  const serverConfig = loadConfig({ ...process.env, ...config.server, LOG_LEVEL: config.server.LOG_LEVEL ?? 'warn' });
-  const app = await createServices(serverConfig, { workers: false, logger: createLogger(serverConfig.LOG_LEVEL) });
+  const serverConfig = loadConfig({
+    ...process.env,
+    ...config.server,
+    LOG_LEVEL: config.server.LOG_LEVEL ?? 'warn',
+  });
+  const app = await createServices(serverConfig, {
+    workers: false,
+    logger: createLogger(serverConfig.LOG_LEVEL),
+  });
   try {
     return await fn(app);
   } finally {

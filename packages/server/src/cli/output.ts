@@ -6,7 +6,10 @@ export interface Output {
   /** Prints a result: JSON when --json, else the text form. */
   result(value: unknown, text?: () => string): void;
   info(message: string): void;
-  progress(total: number | null, label: string): { update(done: number, total?: number | null, message?: string): void; stop(): void };
+  progress(
+    total: number | null,
+    label: string,
+  ): { update(done: number, total?: number | null, message?: string): void; stop(): void };
 }
 
 export function createOutput(json: boolean): Output {
@@ -27,14 +30,21 @@ export function createOutput(json: boolean): Output {
           update(done, t, message) {
             if (!json && Date.now() - last > 2000) {
               last = Date.now();
-              process.stderr.write(`${label}: ${done}${t ?? total ? `/${t ?? total}` : ''}${message ? ` ${message}` : ''}\n`);
+              process.stderr.write(
+                `${label}: ${done}${(t ?? total) ? `/${t ?? total}` : ''}${message ? ` ${message}` : ''}\n`,
+              );
             }
           },
           stop() {},
         };
       }
       const bar = new cliProgress.SingleBar(
-        { format: `${label} [{bar}] {percentage}% | {value}/{total} | {message}`, hideCursor: true, clearOnComplete: false, stream: process.stderr },
+        {
+          format: `${label} [{bar}] {percentage}% | {value}/{total} | {message}`,
+          hideCursor: true,
+          clearOnComplete: false,
+          stream: process.stderr,
+        },
         cliProgress.Presets.shades_classic,
       );
       bar.start(total ?? 0, 0, { message: '' });
@@ -58,10 +68,15 @@ export function reportError(error: unknown, json: boolean): number {
   if (isLabelerError(error)) {
     if (json) process.stdout.write(`${JSON.stringify({ error: error.toJSON() }, null, 2)}\n`);
     else process.stderr.write(`error ${error.code}: ${error.message}\n`);
-    return error.status >= 400 && error.status < 500 && error.code !== 'PREFLIGHT_FAILED' ? EXIT.usage : error.code === 'PREFLIGHT_FAILED' ? EXIT.preflight : EXIT.failed;
+    return error.status >= 400 && error.status < 500 && error.code !== 'PREFLIGHT_FAILED'
+      ? EXIT.usage
+      : error.code === 'PREFLIGHT_FAILED'
+        ? EXIT.preflight
+        : EXIT.failed;
   }
   const message = (error as Error)?.message ?? String(error);
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code: 'INTERNAL_ERROR', message } }, null, 2)}\n`);
+  if (json)
+    process.stdout.write(`${JSON.stringify({ error: { code: 'INTERNAL_ERROR', message } }, null, 2)}\n`);
   else process.stderr.write(`error: ${message}\n`);
   return EXIT.failed;
 }

@@ -44,7 +44,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
   const dataDir = options.pgliteDataDir ?? 'memory://';
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
   const { MikroORM } = await import('@mikro-orm/pglite');
-  return (await MikroORM.init({ ...baseOptions(), dbName: dataDir, debug: options.debug ?? false } as Options)) as unknown as Orm;
+  return (await MikroORM.init({
+    ...baseOptions(),
+    dbName: dataDir,
+    debug: options.debug ?? false,
+  } as Options)) as unknown as Orm;
 }
 
 export function pgliteDirFor(dataDir: string): string {

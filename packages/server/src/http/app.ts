@@ -22,19 +22,27 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Route label for metrics: ids collapsed so cardinality stays bounded. */
 function routeLabel(req: Request): string {
   const path = req.originalUrl.split('?')[0] ?? '/';
-  if (path.startsWith('/trpc/')) return `/trpc/${path.slice(6).split(',').length > 1 ? '(batch)' : path.slice(6)}`;
+  if (path.startsWith('/trpc/'))
+    return `/trpc/${path.slice(6).split(',').length > 1 ? '(batch)' : path.slice(6)}`;
   return path
     .replace(/\/(ds|dsv|sa|prj|job|pi|usr|org|ann)_[a-z0-9]+/g, '/$1_:id')
     .replace(/\/\d+(?=\/|$)/g, '/:n')
     .replace(/^\/(assets|storage\/local)\/.*/, '/$1/*');
 }
 
-function responseMeta({ ctx, errors }: { ctx?: RequestContext | undefined; errors: ReadonlyArray<Parameters<typeof labelerErrorOf>[0]> }) {
+function responseMeta({
+  ctx,
+  errors,
+}: {
+  ctx?: RequestContext | undefined;
+  errors: ReadonlyArray<Parameters<typeof labelerErrorOf>[0]>;
+}) {
   const headers: Record<string, string> = { ...(ctx?.response.headers ?? {}) };
   if (errors.length) {
     const error = labelerErrorOf(errors[0]!);
     if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
-    else if ((error.status === 503 || error.status === 429) && !headers['Retry-After']) headers['Retry-After'] = '5';
+    else if ((error.status === 503 || error.status === 429) && !headers['Retry-After'])
+      headers['Retry-After'] = '5';
     return { status: errors.length === 1 ? error.status : undefined, headers };
   }
   return { status: ctx?.response.status, headers };
@@ -60,9 +68,15 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-      serializers: { req: (req) => ({ id: req.id, method: req.method, url: req.url?.split('?')[0] }), res: (res) => ({ statusCode: res.statusCode }) },
+      autoLogging: {
+        ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
+      },
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      serializers: {
+        req: (req) => ({ id: req.id, method: req.method, url: req.url?.split('?')[0] }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
     }),
   );
   http.use((req, res, next) => {
@@ -96,19 +110,47 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
 
   // PostgreSQL cannot store NUL in text: refuse it anywhere in a request up front, for every route.
   const refuseNul = (req: Request, res: Response, next: NextFunction) => {
-    if (/%00/i.test(req.originalUrl) || (req.body !== undefined && JSON.stringify(req.body).includes('\\u0000'))) {
-      return sendError(res, new LabelerError('VALIDATION_ERROR', 'The request contains a NUL character, which is not allowed in any field.'), String(req.id));
+    if (
+      /%00/i.test(req.originalUrl) ||
+      (req.body !== undefined && JSON.stringify(req.body).includes('\\u0000'))
+    ) {
+      return sendError(
+        res,
+        new LabelerError(
+          'VALIDATION_ERROR',
+          'The request contains a NUL character, which is not allowed in any field.',
+        ),
+        String(req.id),
+      );
     }
     next();
   };
 
-  const createContext = ({ req, res }: { req: Request; res: Response }) => createRequestContext(app, req, res);
-  const onError = ({ error, path }: { error: Parameters<typeof labelerErrorOf>[0]; path?: string | undefined }) => {
+  const createContext = ({ req, res }: { req: Request; res: Response }) =>
+    createRequestContext(app, req, res);
+  const onError = ({
+    error,
+    path,
+  }: {
+    error: Parameters<typeof labelerErrorOf>[0];
+    path?: string | undefined;
+  }) => {
     const labeler = labelerErrorOf(error);
-    if (labeler.status >= 500) app.logger.error({ err: error.cause ?? error, path, code: labeler.code }, 'request failed');
+    if (labeler.status >= 500)
+      app.logger.error({ err: error.cause ?? error, path, code: labeler.code }, 'request failed');
   };
 
-  http.use('/trpc', refuseNul, createExpressMiddleware({ router: appRouter, createContext, responseMeta, onError, maxBodySize: 5 * 1024 * 1024 }));
+  http.use(
+    '/trpc',
+    refuseNul,
+    createExpressMiddleware({
+      router: appRouter,
+      createContext,
+      responseMeta,
+      onError,
+      maxBodySize: 5 * 1024 * 1024,
+    }),
+  );
 
   http.use(
     '/api/v1',
@@ -118,13 +160,30 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
     (req: Request, res: Response, next: NextFunction) => {
       // The OpenAPI adapter only reads JSON bodies; anything else is a clear 415, not an adapter crash.
       const type = req.headers['content-type'];
-      if (['POST', 'PUT', 'PATCH'].includes(req.method) && type && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
-        return sendError(res, new LabelerError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as JSON (Content-Type: application/json).'), String(req.id));
+      if (
+        ['POST', 'PUT', 'PATCH'].includes(req.method) &&
+        type &&
+        !/^application\/([\w.+-]+\+)?json\b/i.test(type)
+      ) {
+        return sendError(
+          res,
+          new LabelerError(
+            'UNSUPPORTED_MEDIA_TYPE',
+            'Send the request body as JSON (Content-Type: application/json).',
+          ),
+          String(req.id),
+        );
       }
       next();
     },
     idempotencyMiddleware(app.orm),
-    createOpenApiExpressMiddleware({ router: appRouter, createContext, responseMeta, onError, maxBodySize: 1024 * 1024 }),
+    createOpenApiExpressMiddleware({
+      router: appRouter,
+      createContext,
+      responseMeta,
+      onError,
+      maxBodySize: 1024 * 1024,
+    }),
   );
 
   for (const extra of options.extraRoutes ?? []) http.use(extra.path, extra.router);
@@ -138,21 +197,32 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
     });
   } else {
     http.get('/', (_req, res) => {
-      res.type('html').send('<!doctype html><title>Labeler</title><h1>Labeler is running</h1><p>The admin console is not built. Run <code>npm start</code> (builds it) or <code>pnpm --filter @labeler/admin build</code>. API docs: <a href="/docs">/docs</a>.</p>');
+      res
+        .type('html')
+        .send(
+          '<!doctype html><title>Labeler</title><h1>Labeler is running</h1><p>The admin console is not built. Run <code>npm start</code> (builds it) or <code>pnpm --filter @labeler/admin build</code>. API docs: <a href="/docs">/docs</a>.</p>',
+        );
     });
   }
 
   http.use((req, res) => {
-    sendError(res, new LabelerError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`), String(req.id));
+    sendError(
+      res,
+      new LabelerError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}.`),
+      String(req.id),
+    );
   });
   // Errors thrown outside tRPC (body parser, static files): the same envelope, never a stack trace.
   http.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number };
     let error: LabelerError;
     if (isLabelerError(err)) error = err;
-    else if (e?.type === 'entity.parse.failed') error = new LabelerError('VALIDATION_ERROR', 'The request body is not valid JSON.');
-    else if (e?.type === 'entity.too.large') error = new LabelerError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
-    else if (e?.status && e.status >= 400 && e.status < 500) error = new LabelerError('VALIDATION_ERROR', 'The request could not be read.', { status: e.status });
+    else if (e?.type === 'entity.parse.failed')
+      error = new LabelerError('VALIDATION_ERROR', 'The request body is not valid JSON.');
+    else if (e?.type === 'entity.too.large')
+      error = new LabelerError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
+    else if (e?.status && e.status >= 400 && e.status < 500)
+      error = new LabelerError('VALIDATION_ERROR', 'The request could not be read.', { status: e.status });
     else {
       error = toLabelerError(err);
       app.logger.error({ err }, 'unhandled error');

@@ -17,7 +17,11 @@ export function docsRouter(): Router {
 <script src="/docs/init.js"></script></body></html>`);
   });
   router.get('/init.js', (_req, res) => {
-    res.type('application/javascript').send(`window.ui = SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true });`);
+    res
+      .type('application/javascript')
+      .send(
+        `window.ui = SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true });`,
+      );
   });
   router.use('/assets', express.static(assets, { index: false, maxAge: '1d' }));
   return router;

@@ -33,15 +33,31 @@ export function envelopeOf(error: LabelerError, requestId?: string): ErrorEnvelo
 /** Builds the spec envelope from whatever error body the OpenAPI adapter produced. */
 function toEnvelope(body: unknown, status: number, requestId: string): ErrorEnvelope {
   const already = body as Partial<ErrorEnvelope> | null;
-  if (already?.error && typeof already.error.code === 'string' && typeof already.error.timestamp === 'string') return already as ErrorEnvelope;
-  const b = (body ?? {}) as { message?: string; code?: string; issues?: unknown; data?: { labeler?: { code?: string; details?: Record<string, unknown> } } };
+  if (already?.error && typeof already.error.code === 'string' && typeof already.error.timestamp === 'string')
+    return already as ErrorEnvelope;
+  const b = (body ?? {}) as {
+    message?: string;
+    code?: string;
+    issues?: unknown;
+    data?: { labeler?: { code?: string; details?: Record<string, unknown> } };
+  };
   const labeler = b.data?.labeler;
   if (labeler?.code && isErrorCode(labeler.code)) {
-    return envelopeOf(new LabelerError(labeler.code, b.message ?? labeler.code, { details: labeler.details ?? {} }), requestId);
+    return envelopeOf(
+      new LabelerError(labeler.code, b.message ?? labeler.code, { details: labeler.details ?? {} }),
+      requestId,
+    );
   }
-  const code: ErrorCode = (b.code && TRPC_CODE_TO_ERROR[b.code]) || (status >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_ERROR');
-  const message = status >= 500 ? 'An unexpected error occurred. Retry later; if it persists, contact the Labeler operators with the request id.' : (b.message ?? code);
-  return envelopeOf(new LabelerError(code, message, { details: b.issues ? { issues: b.issues } : {} }), requestId);
+  const code: ErrorCode =
+    (b.code && TRPC_CODE_TO_ERROR[b.code]) || (status >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_ERROR');
+  const message =
+    status >= 500
+      ? 'An unexpected error occurred. Retry later; if it persists, contact the Labeler operators with the request id.'
+      : (b.message ?? code);
+  return envelopeOf(
+    new LabelerError(code, message, { details: b.issues ? { issues: b.issues } : {} }),
+    requestId,
+  );
 }
 
 function weakEtag(body: Buffer): string {
@@ -65,7 +81,12 @@ export function restEnvelope(req: Request, res: Response, next: NextFunction): v
   const originalEnd = res.end.bind(res) as (...args: unknown[]) => Response;
   res.end = ((chunk?: unknown, ...rest: unknown[]) => {
     const contentType = String(res.getHeader('content-type') ?? '');
-    if (chunk !== undefined && chunk !== null && typeof chunk !== 'function' && contentType.includes('json')) {
+    if (
+      chunk !== undefined &&
+      chunk !== null &&
+      typeof chunk !== 'function' &&
+      contentType.includes('json')
+    ) {
       const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
       if (res.statusCode >= 400) {
         let parsed: unknown = null;

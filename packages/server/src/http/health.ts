@@ -4,7 +4,15 @@ export interface ReadinessReport {
   ready: boolean;
   status: 'ready' | 'degraded' | 'not_ready';
   database: { ok: boolean; latency_ms: number | null; error?: string };
-  plugins: Array<{ id: string; name: string; plugin_id: string; kind: string; status: string; message: string | null; is_default: boolean }>;
+  plugins: Array<{
+    id: string;
+    name: string;
+    plugin_id: string;
+    kind: string;
+    status: string;
+    message: string | null;
+    is_default: boolean;
+  }>;
 }
 
 /**
@@ -22,15 +30,17 @@ export async function readiness(app: AppServices): Promise<ReadinessReport> {
     database = { ok: false, latency_ms: null, error: (error as Error).message.slice(0, 200) };
   }
   const plugins = database.ok
-    ? (await app.plugins.list().catch(() => [])).filter((p) => p.enabled).map((p) => ({
-        id: p.id,
-        name: p.name,
-        plugin_id: p.plugin_id,
-        kind: p.kind,
-        status: p.health.status,
-        message: p.health.message,
-        is_default: p.is_default,
-      }))
+    ? (await app.plugins.list().catch(() => []))
+        .filter((p) => p.enabled)
+        .map((p) => ({
+          id: p.id,
+          name: p.name,
+          plugin_id: p.plugin_id,
+          kind: p.kind,
+          status: p.health.status,
+          message: p.health.message,
+          is_default: p.is_default,
+        }))
     : [];
   const storageDown = plugins.some((p) => p.kind === 'storage' && p.is_default && p.status === 'unhealthy');
   const anyDown = plugins.some((p) => p.status === 'unhealthy');

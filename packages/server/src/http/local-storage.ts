@@ -21,9 +21,17 @@ export function localStorageRouter(app: AppServices): Router {
         throw new LabelerError('METHOD_NOT_ALLOWED', 'Presigned storage URLs accept GET, HEAD and PUT.');
       }
       const instance = (await app.plugins.get(instanceId, 'storage')) as Partial<LocalDiskStorageInstance>;
-      if (typeof instance.servePresigned !== 'function') throw new LabelerError('ROUTE_NOT_FOUND', 'This storage does not serve presigned URLs here.');
-      const query = Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
-      const result = await instance.servePresigned({ method: req.method === 'HEAD' ? 'GET' : req.method, key, query, ...(req.method === 'PUT' ? { body: req } : {}) });
+      if (typeof instance.servePresigned !== 'function')
+        throw new LabelerError('ROUTE_NOT_FOUND', 'This storage does not serve presigned URLs here.');
+      const query = Object.fromEntries(
+        Object.entries(req.query).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]),
+      );
+      const result = await instance.servePresigned({
+        method: req.method === 'HEAD' ? 'GET' : req.method,
+        key,
+        query,
+        ...(req.method === 'PUT' ? { body: req } : {}),
+      });
       res.status(result.status);
       for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
       if (result.body && req.method !== 'HEAD') {
@@ -35,7 +43,13 @@ export function localStorageRouter(app: AppServices): Router {
       }
     } catch (error) {
       const e = isLabelerError(error) ? error : toLabelerError(error);
-      sendError(res, e.code === 'PLUGIN_INSTANCE_NOT_FOUND' ? new LabelerError('PRESIGNED_URL_INVALID', 'This link is not valid.') : e, String(req.id));
+      sendError(
+        res,
+        e.code === 'PLUGIN_INSTANCE_NOT_FOUND'
+          ? new LabelerError('PRESIGNED_URL_INVALID', 'This link is not valid.')
+          : e,
+        String(req.id),
+      );
     }
   });
   return router;

@@ -11,7 +11,8 @@ const ERROR_ENVELOPE_SCHEMA = {
       properties: {
         code: {
           type: 'string',
-          description: 'Stable machine-readable code, e.g. DATASET_NOT_FOUND, ACCESS_DENIED, INVALID_DATASET_ID, RATE_LIMIT_EXCEEDED, INTERNAL_ERROR, R2_UNAVAILABLE.',
+          description:
+            'Stable machine-readable code, e.g. DATASET_NOT_FOUND, ACCESS_DENIED, INVALID_DATASET_ID, RATE_LIMIT_EXCEEDED, INTERNAL_ERROR, R2_UNAVAILABLE.',
           example: 'DATASET_NOT_FOUND',
         },
         message: { type: 'string', example: 'Dataset ds_xyz789 not found' },
@@ -23,14 +24,24 @@ const ERROR_ENVELOPE_SCHEMA = {
 } as const;
 
 const RATE_LIMIT_HEADERS = {
-  'X-RateLimit-Limit': { description: 'Requests allowed in the current window of the most restrictive policy that applies.', schema: { type: 'integer' } },
-  'X-RateLimit-Remaining': { description: 'Requests left in that window.', schema: { type: 'integer' } },
-  'X-RateLimit-Reset': {
-    description: 'Seconds until that window resets (relative seconds, not an epoch timestamp: clients need no clock sync).',
+  'X-RateLimit-Limit': {
+    description: 'Requests allowed in the current window of the most restrictive policy that applies.',
     schema: { type: 'integer' },
   },
-  RateLimit: { description: 'IETF draft (draft-ietf-httpapi-ratelimit-headers-09) live counters per policy.', schema: { type: 'string' } },
-  'RateLimit-Policy': { description: 'IETF draft policies: "account";q=1000;w=60, "dataset";q=100;w=60.', schema: { type: 'string' } },
+  'X-RateLimit-Remaining': { description: 'Requests left in that window.', schema: { type: 'integer' } },
+  'X-RateLimit-Reset': {
+    description:
+      'Seconds until that window resets (relative seconds, not an epoch timestamp: clients need no clock sync).',
+    schema: { type: 'integer' },
+  },
+  RateLimit: {
+    description: 'IETF draft (draft-ietf-httpapi-ratelimit-headers-09) live counters per policy.',
+    schema: { type: 'string' },
+  },
+  'RateLimit-Policy': {
+    description: 'IETF draft policies: "account";q=1000;w=60, "dataset";q=100;w=60.',
+    schema: { type: 'string' },
+  },
 } as const;
 
 const DESCRIPTION = `Labeler Dataset API for the Platform and TypeScript clients.
@@ -50,21 +61,32 @@ export function buildOpenApiDocument(router: AppRouter, baseUrl: string): Record
     description: DESCRIPTION,
     version: '1.0.0',
     baseUrl: `${baseUrl}/api/v1`,
-    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'Service account API key (lbl_sa_…)' } },
-  }) as unknown as Record<string, unknown> & { paths?: Record<string, Record<string, { responses?: Record<string, { content?: unknown; headers?: unknown }> }>>; components?: Record<string, Record<string, unknown>> };
+    securitySchemes: {
+      bearerAuth: { type: 'http', scheme: 'bearer', description: 'Service account API key (lbl_sa_…)' },
+    },
+  }) as unknown as Record<string, unknown> & {
+    paths?: Record<
+      string,
+      Record<string, { responses?: Record<string, { content?: unknown; headers?: unknown }> }>
+    >;
+    components?: Record<string, Record<string, unknown>>;
+  };
   doc.components ??= {};
   doc.components.schemas = { ...(doc.components.schemas ?? {}), ErrorEnvelope: ERROR_ENVELOPE_SCHEMA };
   for (const methods of Object.values(doc.paths ?? {})) {
     for (const operation of Object.values(methods)) {
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         if (Number(status) >= 400 || status === 'default') {
-          response.content = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } };
+          response.content = {
+            'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } },
+          };
         }
         response.headers = { ...(response.headers as object | undefined), ...RATE_LIMIT_HEADERS };
       }
     }
   }
   // Drop the adapter's built-in error schemas, which the envelope replaces.
-  for (const name of Object.keys(doc.components.schemas ?? {})) if (name.startsWith('error.')) delete doc.components.schemas[name];
+  for (const name of Object.keys(doc.components.schemas ?? {}))
+    if (name.startsWith('error.')) delete doc.components.schemas[name];
   return doc;
 }

@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -14,11 +22,18 @@ export interface ServerKeys {
 
 export function deriveKeys(secret: string): ServerKeys {
   const derive = (info: string) => Buffer.from(hkdfSync('sha256', secret, 'labeler', info, 32));
-  return { encryption: derive('plugin-secrets-v1'), signing: derive('link-signing-v1').toString('hex'), session: derive('sessions-v1') };
+  return {
+    encryption: derive('plugin-secrets-v1'),
+    signing: derive('link-signing-v1').toString('hex'),
+    session: derive('sessions-v1'),
+  };
 }
 
 /** Reads LABELER_SECRET_KEY, or a key generated once into the data directory (embedded/dev default). */
-export function resolveServerSecret(explicit: string | undefined, dataDir: string): { secret: string; generated: boolean } {
+export function resolveServerSecret(
+  explicit: string | undefined,
+  dataDir: string,
+): { secret: string; generated: boolean } {
   if (explicit) return { secret: explicit, generated: false };
   const file = join(dataDir, 'secret.key');
   if (existsSync(file)) return { secret: readFileSync(file, 'utf8').trim(), generated: false };
@@ -33,12 +48,18 @@ export function encryptJson(key: Buffer, value: unknown): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-  return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+  return [
+    'v1',
+    iv.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+    ciphertext.toString('base64url'),
+  ].join('.');
 }
 
 export function decryptJson<T>(key: Buffer, envelope: string): T {
   const [version, iv, tag, ciphertext] = envelope.split('.');
-  if (version !== 'v1' || !iv || !tag || ciphertext === undefined) throw new Error('unrecognised secret envelope');
+  if (version !== 'v1' || !iv || !tag || ciphertext === undefined)
+    throw new Error('unrecognised secret envelope');
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   const plain = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]);

@@ -67,7 +67,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new LabelerError('PLUGIN_UNAVAILABLE', `${what} did not answer within ${ms} ms.`)), ms);
+      timer = setTimeout(
+        () => reject(new LabelerError('PLUGIN_UNAVAILABLE', `${what} did not answer within ${ms} ms.`)),
+        ms,
+      );
     }),
   ]).finally(() => clearTimeout(timer));
 }
@@ -113,7 +116,9 @@ export class PluginHost {
   }
 
   #configOf(record: PluginInstanceRecord): Record<string, unknown> {
-    const secrets = record.secretConfig ? decryptJson<Record<string, unknown>>(this.#options.encryptionKey, record.secretConfig) : {};
+    const secrets = record.secretConfig
+      ? decryptJson<Record<string, unknown>>(this.#options.encryptionKey, record.secretConfig)
+      : {};
     return mergeSecrets(record.publicConfig, secrets);
   }
 
@@ -129,13 +134,34 @@ export class PluginHost {
     try {
       const definition = this.registry.get(record.pluginId);
       const config = parsePluginConfig(definition, this.#configOf(record));
-      running.instance = await withTimeout(definition.create(this.#context(record.id), config), 15_000, `Plugin "${record.pluginId}" start`);
+      running.instance = await withTimeout(
+        definition.create(this.#context(record.id), config),
+        15_000,
+        `Plugin "${record.pluginId}" start`,
+      );
       running.health = { status: 'healthy', message: 'started', checkedAt: new Date().toISOString() };
     } catch (error) {
       const err = toLabelerError(error);
-      running.startError = isLabelerError(error) ? error : new LabelerError('PLUGIN_UNAVAILABLE', `Plugin instance "${record.name}" failed to start: ${(error as Error)?.message ?? String(error)}`);
-      running.health = { status: 'unhealthy', message: running.startError.message, checkedAt: new Date().toISOString() };
-      this.#options.logger.warn({ plugin_instance: record.id, plugin: record.pluginId, code: err.code, err: running.startError.message }, 'plugin instance failed to start');
+      running.startError = isLabelerError(error)
+        ? error
+        : new LabelerError(
+            'PLUGIN_UNAVAILABLE',
+            `Plugin instance "${record.name}" failed to start: ${(error as Error)?.message ?? String(error)}`,
+          );
+      running.health = {
+        status: 'unhealthy',
+        message: running.startError.message,
+        checkedAt: new Date().toISOString(),
+      };
+      this.#options.logger.warn(
+        {
+          plugin_instance: record.id,
+          plugin: record.pluginId,
+          code: err.code,
+          err: running.startError.message,
+        },
+        'plugin instance failed to start',
+      );
     }
     this.#running.set(record.id, running);
     await this.#saveHealth(record.id, running.health);
@@ -144,7 +170,15 @@ export class PluginHost {
 
   async #saveHealth(id: string, health: HealthReport): Promise<void> {
     const em = this.#options.orm.em.fork();
-    await em.nativeUpdate(PluginInstanceRecord, { id }, { healthStatus: health.status, healthMessage: health.message ?? null, healthCheckedAt: new Date(health.checkedAt) });
+    await em.nativeUpdate(
+      PluginInstanceRecord,
+      { id },
+      {
+        healthStatus: health.status,
+        healthMessage: health.message ?? null,
+        healthCheckedAt: new Date(health.checkedAt),
+      },
+    );
   }
 
   /** The running instance; starts it on first use (e.g. created by another process). */
@@ -155,8 +189,14 @@ export class PluginHost {
       if (!pending) {
         pending = (async () => {
           const record = await this.#options.orm.em.fork().findOne(PluginInstanceRecord, { id });
-          if (!record) throw new LabelerError('PLUGIN_INSTANCE_NOT_FOUND', `No plugin instance "${id}".`, { details: { instance_id: id } });
-          if (!record.enabled) throw new LabelerError('PLUGIN_UNAVAILABLE', `Plugin instance "${record.name}" is disabled.`, { details: { instance_id: id } });
+          if (!record)
+            throw new LabelerError('PLUGIN_INSTANCE_NOT_FOUND', `No plugin instance "${id}".`, {
+              details: { instance_id: id },
+            });
+          if (!record.enabled)
+            throw new LabelerError('PLUGIN_UNAVAILABLE', `Plugin instance "${record.name}" is disabled.`, {
+              details: { instance_id: id },
+            });
           return this.#startRecord(record);
         })().finally(() => this.#starting.delete(id));
         this.#starting.set(id, pending);
@@ -164,26 +204,47 @@ export class PluginHost {
       running = await pending;
     }
     if (running.record.kind !== kind) {
-      throw new LabelerError('VALIDATION_ERROR', `Plugin instance "${id}" is a ${running.record.kind} plugin, not ${kind}.`, { details: { instance_id: id } });
+      throw new LabelerError(
+        'VALIDATION_ERROR',
+        `Plugin instance "${id}" is a ${running.record.kind} plugin, not ${kind}.`,
+        { details: { instance_id: id } },
+      );
     }
-    if (!running.instance) throw running.startError ?? new LabelerError('PLUGIN_UNAVAILABLE', `Plugin instance "${id}" is not running.`);
+    if (!running.instance)
+      throw (
+        running.startError ??
+        new LabelerError('PLUGIN_UNAVAILABLE', `Plugin instance "${id}" is not running.`)
+      );
     return running.instance as InstanceByKind[K];
   }
 
   /** The default instance of a kind (e.g. the storage new datasets use). */
   async getDefault<K extends PluginKind>(kind: K): Promise<{ id: string; instance: InstanceByKind[K] }> {
-    const record = await this.#options.orm.em.fork().findOne(PluginInstanceRecord, { kind, isDefault: true, enabled: true });
-    if (!record) throw new LabelerError('PLUGIN_UNAVAILABLE', `No default ${kind} plugin instance is configured.`, { details: { kind } });
+    const record = await this.#options.orm.em
+      .fork()
+      .findOne(PluginInstanceRecord, { kind, isDefault: true, enabled: true });
+    if (!record)
+      throw new LabelerError('PLUGIN_UNAVAILABLE', `No default ${kind} plugin instance is configured.`, {
+        details: { kind },
+      });
     return { id: record.id, instance: await this.get(record.id, kind) };
   }
 
-  async create(input: { pluginId: string; name: string; config: unknown; isDefault?: boolean; enabled?: boolean }): Promise<InstanceView> {
+  async create(input: {
+    pluginId: string;
+    name: string;
+    config: unknown;
+    isDefault?: boolean;
+    enabled?: boolean;
+  }): Promise<InstanceView> {
     const definition = this.registry.get(input.pluginId);
     const config = parsePluginConfig(definition, input.config) as Record<string, unknown>;
     const { publicConfig, secrets } = splitSecrets(definition, config);
     const em = this.#options.orm.em.fork();
     if (await em.count(PluginInstanceRecord, { name: input.name })) {
-      throw new LabelerError('CONFLICT', `A plugin instance named "${input.name}" already exists.`, { details: { name: input.name } });
+      throw new LabelerError('CONFLICT', `A plugin instance named "${input.name}" already exists.`, {
+        details: { name: input.name },
+      });
     }
     const record = em.create(PluginInstanceRecord, {
       id: newId('pluginInstance'),
@@ -202,27 +263,42 @@ export class PluginHost {
   }
 
   /** Updates config; secret fields left out (or empty) keep their stored values (forms never see them). */
-  async update(id: string, input: { name?: string; config?: Record<string, unknown>; enabled?: boolean }): Promise<InstanceView> {
+  async update(
+    id: string,
+    input: { name?: string; config?: Record<string, unknown>; enabled?: boolean },
+  ): Promise<InstanceView> {
     const em = this.#options.orm.em.fork();
     const record = await em.findOne(PluginInstanceRecord, { id });
-    if (!record) throw new LabelerError('PLUGIN_INSTANCE_NOT_FOUND', `No plugin instance "${id}".`, { details: { instance_id: id } });
+    if (!record)
+      throw new LabelerError('PLUGIN_INSTANCE_NOT_FOUND', `No plugin instance "${id}".`, {
+        details: { instance_id: id },
+      });
     const definition = this.registry.get(record.pluginId);
     if (input.config) {
       const current = this.#configOf(record);
       const { secrets: currentSecrets } = splitSecrets(definition, current);
       const { publicConfig: nextPublic, secrets: nextSecrets } = splitSecrets(definition, input.config);
-      for (const [path, value] of Object.entries(nextSecrets)) if (value === '' || value === null) delete nextSecrets[path];
-      const merged = parsePluginConfig(definition, mergeSecrets(nextPublic, { ...currentSecrets, ...nextSecrets })) as Record<string, unknown>;
+      for (const [path, value] of Object.entries(nextSecrets))
+        if (value === '' || value === null) delete nextSecrets[path];
+      const merged = parsePluginConfig(
+        definition,
+        mergeSecrets(nextPublic, { ...currentSecrets, ...nextSecrets }),
+      ) as Record<string, unknown>;
       const split = splitSecrets(definition, merged);
       record.publicConfig = split.publicConfig;
-      record.secretConfig = Object.keys(split.secrets).length ? encryptJson(this.#options.encryptionKey, split.secrets) : null;
+      record.secretConfig = Object.keys(split.secrets).length
+        ? encryptJson(this.#options.encryptionKey, split.secrets)
+        : null;
     }
     if (input.name !== undefined) record.name = input.name;
     if (input.enabled !== undefined) record.enabled = input.enabled;
     await em.flush();
     if (record.enabled) await this.#startRecord(record);
     else {
-      await this.#running.get(id)?.instance?.dispose().catch(() => {});
+      await this.#running
+        .get(id)
+        ?.instance?.dispose()
+        .catch(() => {});
       this.#running.delete(id);
     }
     return this.view(id);
@@ -232,7 +308,11 @@ export class PluginHost {
     const em = this.#options.orm.em.fork();
     await em.transactional(async (tem) => {
       const record = await tem.findOneOrFail(PluginInstanceRecord, { id });
-      await tem.nativeUpdate(PluginInstanceRecord, { kind: record.kind, isDefault: true }, { isDefault: false });
+      await tem.nativeUpdate(
+        PluginInstanceRecord,
+        { kind: record.kind, isDefault: true },
+        { isDefault: false },
+      );
       record.isDefault = true;
     });
   }
@@ -241,7 +321,10 @@ export class PluginHost {
     const em = this.#options.orm.em.fork();
     const record = await em.findOne(PluginInstanceRecord, { id });
     if (!record) return;
-    await this.#running.get(id)?.instance?.dispose().catch(() => {});
+    await this.#running
+      .get(id)
+      ?.instance?.dispose()
+      .catch(() => {});
     this.#running.delete(id);
     em.remove(record);
     await em.flush();
@@ -256,10 +339,18 @@ export class PluginHost {
       else {
         const record = await this.#options.orm.em.fork().findOneOrFail(PluginInstanceRecord, { id });
         const instance = await this.get(id, record.kind);
-        health = await withTimeout(instance.health(), this.#options.healthTimeoutMs ?? HEALTH_TIMEOUT_MS, 'Health check');
+        health = await withTimeout(
+          instance.health(),
+          this.#options.healthTimeoutMs ?? HEALTH_TIMEOUT_MS,
+          'Health check',
+        );
       }
     } catch (error) {
-      health = { status: 'unhealthy', message: toLabelerError(error).message, checkedAt: new Date().toISOString() };
+      health = {
+        status: 'unhealthy',
+        message: toLabelerError(error).message,
+        checkedAt: new Date().toISOString(),
+      };
     }
     const running = this.#running.get(id);
     if (running) running.health = health;
@@ -269,29 +360,46 @@ export class PluginHost {
 
   async checkAll(): Promise<Record<string, HealthReport>> {
     const records = await this.#options.orm.em.fork().find(PluginInstanceRecord, { enabled: true });
-    const entries = await Promise.all(records.map(async (r) => [r.id, await this.checkHealth(r.id)] as const));
+    const entries = await Promise.all(
+      records.map(async (r) => [r.id, await this.checkHealth(r.id)] as const),
+    );
     return Object.fromEntries(entries);
   }
 
   /** Creates a throwaway instance from a config and reports its health (and diagnosis for annotation backends). */
-  async testConfig(pluginId: string, rawConfig: unknown, existingId?: string): Promise<{ health: HealthReport; diagnosis?: unknown }> {
+  async testConfig(
+    pluginId: string,
+    rawConfig: unknown,
+    existingId?: string,
+  ): Promise<{ health: HealthReport; diagnosis?: unknown }> {
     const definition = this.registry.get(pluginId);
     let configInput = rawConfig as Record<string, unknown>;
     if (existingId) {
-      const record = await this.#options.orm.em.fork().findOneOrFail(PluginInstanceRecord, { id: existingId });
+      const record = await this.#options.orm.em
+        .fork()
+        .findOneOrFail(PluginInstanceRecord, { id: existingId });
       const { secrets } = splitSecrets(definition, this.#configOf(record));
       const { publicConfig, secrets: given } = splitSecrets(definition, configInput);
-      for (const [path, value] of Object.entries(given)) if (value === '' || value === null) delete given[path];
+      for (const [path, value] of Object.entries(given))
+        if (value === '' || value === null) delete given[path];
       configInput = mergeSecrets(publicConfig, { ...secrets, ...given });
     }
     const config = parsePluginConfig(definition, configInput);
     const instance = await definition.create(this.#context(existingId ?? `test-${Date.now()}`), config);
     try {
       const health = await withTimeout(instance.health(), HEALTH_TIMEOUT_MS, 'Health check').catch(
-        (error): HealthReport => ({ status: 'unhealthy', message: toLabelerError(error).message, checkedAt: new Date().toISOString() }),
+        (error): HealthReport => ({
+          status: 'unhealthy',
+          message: toLabelerError(error).message,
+          checkedAt: new Date().toISOString(),
+        }),
       );
       if (definition.kind === 'annotation-backend') {
-        const diagnosis = await withTimeout((instance as AnnotationBackendInstance).diagnose(), 15_000, 'Diagnosis').catch((error) => ({
+        const diagnosis = await withTimeout(
+          (instance as AnnotationBackendInstance).diagnose(),
+          15_000,
+          'Diagnosis',
+        ).catch((error) => ({
           ok: false,
           error: toLabelerError(error).toJSON(),
         }));
@@ -305,18 +413,25 @@ export class PluginHost {
 
   async view(id: string): Promise<InstanceView> {
     const record = await this.#options.orm.em.fork().findOne(PluginInstanceRecord, { id });
-    if (!record) throw new LabelerError('PLUGIN_INSTANCE_NOT_FOUND', `No plugin instance "${id}".`, { details: { instance_id: id } });
+    if (!record)
+      throw new LabelerError('PLUGIN_INSTANCE_NOT_FOUND', `No plugin instance "${id}".`, {
+        details: { instance_id: id },
+      });
     return this.#toView(record);
   }
 
   async list(kind?: PluginKind): Promise<InstanceView[]> {
-    const records = await this.#options.orm.em.fork().find(PluginInstanceRecord, kind ? { kind } : {}, { orderBy: { createdAt: 'asc' } });
+    const records = await this.#options.orm.em
+      .fork()
+      .find(PluginInstanceRecord, kind ? { kind } : {}, { orderBy: { createdAt: 'asc' } });
     return records.map((r) => this.#toView(r));
   }
 
   #toView(record: PluginInstanceRecord): InstanceView {
     const definition = this.registry.has(record.pluginId) ? this.registry.get(record.pluginId) : null;
-    const secrets = record.secretConfig ? decryptJson<Record<string, unknown>>(this.#options.encryptionKey, record.secretConfig) : {};
+    const secrets = record.secretConfig
+      ? decryptJson<Record<string, unknown>>(this.#options.encryptionKey, record.secretConfig)
+      : {};
     const running = this.#running.get(record.id);
     return {
       id: record.id,
@@ -328,8 +443,16 @@ export class PluginHost {
       config: record.publicConfig,
       secrets_set: definition ? secretStatus(definition, secrets) : {},
       health: running
-        ? { status: running.health.status, message: running.health.message ?? null, checked_at: running.health.checkedAt }
-        : { status: record.healthStatus, message: record.healthMessage ?? null, checked_at: record.healthCheckedAt?.toISOString() ?? null },
+        ? {
+            status: running.health.status,
+            message: running.health.message ?? null,
+            checked_at: running.health.checkedAt,
+          }
+        : {
+            status: record.healthStatus,
+            message: record.healthMessage ?? null,
+            checked_at: record.healthCheckedAt?.toISOString() ?? null,
+          },
       created_at: record.createdAt.toISOString(),
       updated_at: record.updatedAt.toISOString(),
     };

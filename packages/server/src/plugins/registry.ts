@@ -12,7 +12,9 @@ export class PluginRegistry {
   register(definition: PluginDefinition): void {
     assertPluginCompatible(definition);
     if (this.#definitions.has(definition.id)) {
-      throw new LabelerError('PLUGIN_INCOMPATIBLE', `Plugin "${definition.id}": id is already registered`, { details: { plugin: definition.id, field: 'id' } });
+      throw new LabelerError('PLUGIN_INCOMPATIBLE', `Plugin "${definition.id}": id is already registered`, {
+        details: { plugin: definition.id, field: 'id' },
+      });
     }
     this.#definitions.set(definition.id, definition);
   }
@@ -20,9 +22,13 @@ export class PluginRegistry {
   get(id: string): PluginDefinition {
     const definition = this.#definitions.get(id);
     if (!definition) {
-      throw new LabelerError('PLUGIN_NOT_REGISTERED', `No plugin "${id}" is registered. Registered: ${[...this.#definitions.keys()].join(', ')}.`, {
-        details: { plugin: id },
-      });
+      throw new LabelerError(
+        'PLUGIN_NOT_REGISTERED',
+        `No plugin "${id}" is registered. Registered: ${[...this.#definitions.keys()].join(', ')}.`,
+        {
+          details: { plugin: id },
+        },
+      );
     }
     return definition;
   }

@@ -23,7 +23,10 @@ function deletePath(obj: Json, path: string[]): void {
 }
 
 /** Splits a validated config into its public part and its secret fields (by dotted path). */
-export function splitSecrets(definition: PluginDefinition, config: Json): { publicConfig: Json; secrets: Record<string, unknown> } {
+export function splitSecrets(
+  definition: PluginDefinition,
+  config: Json,
+): { publicConfig: Json; secrets: Record<string, unknown> } {
   const publicConfig = structuredClone(config);
   const secrets: Record<string, unknown> = {};
   for (const path of secretFieldPaths(definition.configSchema)) {
@@ -42,6 +45,14 @@ export function mergeSecrets(publicConfig: Json, secrets: Record<string, unknown
 }
 
 /** Which secret fields currently hold a value, for "set / not set" display. */
-export function secretStatus(definition: PluginDefinition, secrets: Record<string, unknown>): Record<string, boolean> {
-  return Object.fromEntries(secretFieldPaths(definition.configSchema).map((path) => [path, secrets[path] !== undefined && secrets[path] !== '']));
+export function secretStatus(
+  definition: PluginDefinition,
+  secrets: Record<string, unknown>,
+): Record<string, boolean> {
+  return Object.fromEntries(
+    secretFieldPaths(definition.configSchema).map((path) => [
+      path,
+      secrets[path] !== undefined && secrets[path] !== '',
+    ]),
+  );
 }

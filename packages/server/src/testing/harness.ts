@@ -19,7 +19,10 @@ export interface TestServer {
   dataDir: string;
   database: TestDatabase | null;
   /** fetch against the server; JSON bodies are encoded, the admin token is sent unless `token: null`. */
-  request(path: string, init?: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: unknown; text: string }>;
+  request(
+    path: string,
+    init?: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Headers; body: unknown; text: string }>;
   stop(): Promise<void>;
 }
 
@@ -54,7 +57,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     LABELER_ADMIN_PASSWORD: adminPassword,
     LABELER_SECRET_KEY: 'test-secret-key-with-at-least-32-characters!',
     LOG_LEVEL: process.env.LABELER_TEST_LOG_LEVEL ?? 'silent',
-    ...(database ? { DATABASE_URL: database.url } : options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...(database
+      ? { DATABASE_URL: database.url }
+      : options.databaseUrl
+        ? { DATABASE_URL: options.databaseUrl }
+        : {}),
     ...options.env,
   });
   let running: RunningServer;
@@ -85,7 +92,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         headers['content-type'] ??= 'application/json';
         body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
       }
-      const response = await fetch(`${running.url}${path}`, { method: init.method ?? (body ? 'POST' : 'GET'), headers, ...(body !== undefined ? { body } : {}) });
+      const response = await fetch(`${running.url}${path}`, {
+        method: init.method ?? (body ? 'POST' : 'GET'),
+        headers,
+        ...(body !== undefined ? { body } : {}),
+      });
       const text = await response.text();
       let parsed: unknown = null;
       try {

@@ -21,8 +21,11 @@ export interface RequestContext {
   response: { status?: number; headers: Record<string, string> };
 }
 
-
-export function createRequestContext(app: AppServices, req: Request | null, res: Response | null): RequestContext {
+export function createRequestContext(
+  app: AppServices,
+  req: Request | null,
+  res: Response | null,
+): RequestContext {
   const requestId = (req?.id as string | undefined) ?? 'internal';
   let principal: Promise<Principal | null> | undefined;
   return {
@@ -42,5 +45,14 @@ export function createRequestContext(app: AppServices, req: Request | null, res:
 
 /** Context for in-process callers (CLI, tests): acts as the given principal. */
 export function createInternalContext(app: AppServices, principal: Principal): RequestContext {
-  return { app, req: null, res: null, requestId: 'internal', logger: app.logger, ip: null, response: { headers: {} }, getPrincipal: async () => principal };
+  return {
+    app,
+    req: null,
+    res: null,
+    requestId: 'internal',
+    logger: app.logger,
+    ip: null,
+    response: { headers: {} },
+    getPrincipal: async () => principal,
+  };
 }

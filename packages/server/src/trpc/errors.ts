@@ -24,23 +24,40 @@ const STATUS_TO_TRPC: Record<number, TRPC_ERROR_CODE_KEY> = {
 };
 
 export function toTRPCError(error: LabelerError): TRPCError {
-  return new TRPCError({ code: STATUS_TO_TRPC[error.status] ?? 'INTERNAL_SERVER_ERROR', message: error.message, cause: error });
+  return new TRPCError({
+    code: STATUS_TO_TRPC[error.status] ?? 'INTERNAL_SERVER_ERROR',
+    message: error.message,
+    cause: error,
+  });
 }
 
 const DATASET_ID_FIELDS = new Set(['dataset_id', 'dataset_ids', 'datasetId', 'datasetIds']);
 
 /** Input validation failures: a malformed dataset id is the spec's INVALID_DATASET_ID, anything else VALIDATION_ERROR. */
 export function fromZodError(error: ZodError): LabelerError {
-  const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
-  const datasetIdIssue = error.issues.find((issue) => issue.path.some((part) => DATASET_ID_FIELDS.has(String(part))));
+  const issues = error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+  const datasetIdIssue = error.issues.find((issue) =>
+    issue.path.some((part) => DATASET_ID_FIELDS.has(String(part))),
+  );
   if (datasetIdIssue) {
     const value = datasetIdIssue.path.map(String).join('.');
-    return new LabelerError('INVALID_DATASET_ID', `Malformed dataset id at "${value}": ${datasetIdIssue.message}. Dataset ids look like ds_c75023ca76d7448b.`, {
-      details: { field: value, issues },
-    });
+    return new LabelerError(
+      'INVALID_DATASET_ID',
+      `Malformed dataset id at "${value}": ${datasetIdIssue.message}. Dataset ids look like ds_c75023ca76d7448b.`,
+      {
+        details: { field: value, issues },
+      },
+    );
   }
   const first = issues[0];
-  return new LabelerError('VALIDATION_ERROR', first ? `Invalid request: "${first.path || '(body)'}" ${first.message}.` : 'Invalid request.', { details: { issues } });
+  return new LabelerError(
+    'VALIDATION_ERROR',
+    first ? `Invalid request: "${first.path || '(body)'}" ${first.message}.` : 'Invalid request.',
+    { details: { issues } },
+  );
 }
 
 /** The LabelerError behind any error tRPC reports (its cause, a zod failure, or tRPC's own code). */
@@ -58,7 +75,10 @@ export function labelerErrorOf(error: TRPCError): LabelerError {
     case 'BAD_REQUEST':
       return new LabelerError('VALIDATION_ERROR', error.message || 'Invalid request.');
     case 'UNSUPPORTED_MEDIA_TYPE':
-      return new LabelerError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as JSON (Content-Type: application/json).');
+      return new LabelerError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'Send the request body as JSON (Content-Type: application/json).',
+      );
     case 'PAYLOAD_TOO_LARGE':
       return new LabelerError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
     case 'UNAUTHORIZED':

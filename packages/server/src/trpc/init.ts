@@ -38,7 +38,8 @@ const errorBoundary = t.middleware(async ({ next }) => {
     if (isLabelerError(cause) && result.error.code === 'INTERNAL_SERVER_ERROR' && cause.status !== 500) {
       throw toTRPCError(cause);
     }
-    if (cause instanceof ZodError && result.error.code === 'BAD_REQUEST') throw toTRPCError(fromZodError(cause));
+    if (cause instanceof ZodError && result.error.code === 'BAD_REQUEST')
+      throw toTRPCError(fromZodError(cause));
   }
   return result;
 });
@@ -49,7 +50,10 @@ export const publicProcedure = t.procedure.use(errorBoundary);
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const principal = await ctx.getPrincipal();
   if (!principal) {
-    throw new LabelerError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <service account key>" or sign in to the console.');
+    throw new LabelerError(
+      'UNAUTHENTICATED',
+      'Authentication required: send "Authorization: Bearer <service account key>" or sign in to the console.',
+    );
   }
   return next({ ctx: { ...ctx, principal } });
 });
@@ -62,9 +66,13 @@ export function hasScope(principal: Principal, scope: Scope): boolean {
 export function scopedProcedure(scope: Scope) {
   return authedProcedure.use(async ({ ctx, next }) => {
     if (!hasScope(ctx.principal, scope)) {
-      throw new LabelerError('INSUFFICIENT_SCOPE', `This key lacks the "${scope}" scope required by this route.`, {
-        details: { required_scope: scope, granted_scopes: ctx.principal.scopes },
-      });
+      throw new LabelerError(
+        'INSUFFICIENT_SCOPE',
+        `This key lacks the "${scope}" scope required by this route.`,
+        {
+          details: { required_scope: scope, granted_scopes: ctx.principal.scopes },
+        },
+      );
     }
     return next({ ctx });
   });

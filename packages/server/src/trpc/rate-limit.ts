@@ -1,13 +1,26 @@
 import { isDatasetId, LabelerError, type Scope } from '@labeler/core';
-import { type BucketRequest, governingState, rateLimitHeaders, type RateLimitPolicy } from '../modules/rate-limits/service.js';
+import {
+  type BucketRequest,
+  governingState,
+  rateLimitHeaders,
+  type RateLimitPolicy,
+} from '../modules/rate-limits/service.js';
 import type { RequestContext } from './context.js';
 import { scopedProcedure } from './init.js';
 
 function policies(ctx: RequestContext): { account: RateLimitPolicy; dataset: RateLimitPolicy } {
   const c = ctx.app.config;
   return {
-    account: { name: 'account', limit: c.LABELER_RATE_LIMIT_PER_ACCOUNT, windowSeconds: c.LABELER_RATE_LIMIT_WINDOW_SECONDS },
-    dataset: { name: 'dataset', limit: c.LABELER_RATE_LIMIT_PER_DATASET, windowSeconds: c.LABELER_RATE_LIMIT_WINDOW_SECONDS },
+    account: {
+      name: 'account',
+      limit: c.LABELER_RATE_LIMIT_PER_ACCOUNT,
+      windowSeconds: c.LABELER_RATE_LIMIT_WINDOW_SECONDS,
+    },
+    dataset: {
+      name: 'dataset',
+      limit: c.LABELER_RATE_LIMIT_PER_DATASET,
+      windowSeconds: c.LABELER_RATE_LIMIT_WINDOW_SECONDS,
+    },
   };
 }
 
@@ -15,7 +28,11 @@ function datasetIdsOf(raw: unknown): { single: string | null; many: string[] } {
   if (!raw || typeof raw !== 'object') return { single: null, many: [] };
   const r = raw as { dataset_id?: unknown; dataset_ids?: unknown };
   const single = typeof r.dataset_id === 'string' && isDatasetId(r.dataset_id) ? r.dataset_id : null;
-  const many = Array.isArray(r.dataset_ids) ? [...new Set(r.dataset_ids.filter((id): id is string => typeof id === 'string' && isDatasetId(id)))].slice(0, 50) : [];
+  const many = Array.isArray(r.dataset_ids)
+    ? [
+        ...new Set(r.dataset_ids.filter((id): id is string => typeof id === 'string' && isDatasetId(id))),
+      ].slice(0, 50)
+    : [];
   return { single, many };
 }
 
@@ -34,7 +51,9 @@ export function platformProcedure(scope: Scope) {
     const states = await ctx.app.rateLimits.consume(requests);
     const accountState = states[0]!;
     const datasetStates = states.slice(1);
-    const rateLimitedDatasetIds = new Set(many.length ? datasetStates.filter((s) => s.exceeded).map((s) => s.key) : []);
+    const rateLimitedDatasetIds = new Set(
+      many.length ? datasetStates.filter((s) => s.exceeded).map((s) => s.key) : [],
+    );
     const headerStates = many.length ? [accountState] : states;
     Object.assign(ctx.response.headers, rateLimitHeaders(headerStates));
     const governing = governingState(headerStates)!;
@@ -48,7 +67,13 @@ export function platformProcedure(scope: Scope) {
           : `Too many requests for this service account: ${governing.policy.limit} per ${governing.policy.windowSeconds} s. Retry after ${governing.resetSeconds} s.`,
         {
           retryAfterSeconds: governing.resetSeconds,
-          details: { policy: governing.policy.name, limit: governing.policy.limit, window_seconds: governing.policy.windowSeconds, retry_after_seconds: governing.resetSeconds, ...(governing.policy.name === 'dataset' ? { dataset_id: governing.key } : {}) },
+          details: {
+            policy: governing.policy.name,
+            limit: governing.policy.limit,
+            window_seconds: governing.policy.windowSeconds,
+            retry_after_seconds: governing.resetSeconds,
+            ...(governing.policy.name === 'dataset' ? { dataset_id: governing.key } : {}),
+          },
         },
       );
     }

@@ -4,9 +4,13 @@ import { CLI_PRINCIPAL, withServices } from '../context.js';
 import { contextOf } from './shared.js';
 
 function parseScopes(value: string): Scope[] {
-  const scopes = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const scopes = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const scope of scopes) {
-    if (!(SERVICE_ACCOUNT_SCOPES as readonly string[]).includes(scope)) throw new Error(`unknown scope "${scope}"; known: ${SERVICE_ACCOUNT_SCOPES.join(', ')}`);
+    if (!(SERVICE_ACCOUNT_SCOPES as readonly string[]).includes(scope))
+      throw new Error(`unknown scope "${scope}"; known: ${SERVICE_ACCOUNT_SCOPES.join(', ')}`);
   }
   return scopes as Scope[];
 }
@@ -15,15 +19,29 @@ export function registerAccountCommands(program: Command): void {
   const sa = program.command('sa').description('service accounts (API keys for the Platform)');
   sa.command('create <name>')
     .description('create a service account; prints its key once')
-    .option('--scopes <list>', 'comma-separated scopes', 'datasets:read,datasets:download,datasets:permissions')
+    .option(
+      '--scopes <list>',
+      'comma-separated scopes',
+      'datasets:read,datasets:download,datasets:permissions',
+    )
     .option('--expires-in-days <days>', 'expiry in days')
     .action(async (name: string, opts: { scopes: string; expiresInDays?: string }, command: Command) => {
       const { config, out } = contextOf(command);
       const scopes = parseScopes(opts.scopes);
       const days = opts.expiresInDays ? Number(opts.expiresInDays) : null;
-      if (days !== null && (!Number.isInteger(days) || days < 1)) throw new Error('--expires-in-days must be a positive whole number');
-      const created = await withServices(config, (app) => app.serviceAccounts.create({ name, scopes, expiresAt: days ? new Date(Date.now() + days * 86400_000) : null }, CLI_PRINCIPAL));
-      out.result(created, () => `created ${created.service_account_id} (${created.scopes.join(', ')})\napi key (shown once, store it now): ${created.api_key}`);
+      if (days !== null && (!Number.isInteger(days) || days < 1))
+        throw new Error('--expires-in-days must be a positive whole number');
+      const created = await withServices(config, (app) =>
+        app.serviceAccounts.create(
+          { name, scopes, expiresAt: days ? new Date(Date.now() + days * 86400_000) : null },
+          CLI_PRINCIPAL,
+        ),
+      );
+      out.result(
+        created,
+        () =>
+          `created ${created.service_account_id} (${created.scopes.join(', ')})\napi key (shown once, store it now): ${created.api_key}`,
+      );
     });
   sa.command('list')
     .description('list service accounts')
@@ -32,7 +50,12 @@ export function registerAccountCommands(program: Command): void {
       const accounts = await withServices(config, (app) => app.serviceAccounts.list());
       out.result(accounts, () =>
         accounts.length
-          ? accounts.map((a) => `${a.id}  ${a.status.padEnd(7)}  ${a.key_prefix}…  ${a.name}  [${a.scopes.join(', ')}]  last used ${a.last_used_at ?? 'never'}`).join('\n')
+          ? accounts
+              .map(
+                (a) =>
+                  `${a.id}  ${a.status.padEnd(7)}  ${a.key_prefix}…  ${a.name}  [${a.scopes.join(', ')}]  last used ${a.last_used_at ?? 'never'}`,
+              )
+              .join('\n')
           : 'no service accounts',
       );
     });
@@ -51,8 +74,11 @@ export function registerAccountCommands(program: Command): void {
     .action(async (email: string, _opts, command: Command) => {
       const { config, out } = contextOf(command);
       const password = process.env.LABELER_NEW_ADMIN_PASSWORD;
-      if (!password || password.length < 10) throw new Error('set LABELER_NEW_ADMIN_PASSWORD (at least 10 characters)');
-      const user = await withServices(config, (app) => app.adminUsers.create({ email, password }, CLI_PRINCIPAL));
+      if (!password || password.length < 10)
+        throw new Error('set LABELER_NEW_ADMIN_PASSWORD (at least 10 characters)');
+      const user = await withServices(config, (app) =>
+        app.adminUsers.create({ email, password }, CLI_PRINCIPAL),
+      );
       out.result(user, () => `created admin ${user.email}`);
     });
 }

@@ -20,10 +20,15 @@ export function registerServerCommands(program: Command): void {
     .action(async (_opts, command: Command) => {
       const { config, out } = contextOf(command);
       const server = loadConfig({ ...process.env, ...config.server });
-      const orm = await openDatabase({ databaseUrl: server.DATABASE_URL, pgliteDataDir: pgliteDirFor(server.dataDir) });
+      const orm = await openDatabase({
+        databaseUrl: server.DATABASE_URL,
+        pgliteDataDir: pgliteDirFor(server.dataDir),
+      });
       try {
         const applied = await migrate(orm);
-        out.result({ applied }, () => (applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date'));
+        out.result({ applied }, () =>
+          applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date',
+        );
       } finally {
         await orm.close(true);
       }

@@ -3,7 +3,12 @@ import { defineEntity, p } from '@mikro-orm/core';
 export const AuditEventSchema = defineEntity({
   name: 'AuditEvent',
   tableName: 'audit_event',
-  indexes: [{ properties: ['at'] }, { properties: ['action', 'at'] }, { properties: ['actorId', 'at'] }, { properties: ['targetId', 'at'] }],
+  indexes: [
+    { properties: ['at'] },
+    { properties: ['action', 'at'] },
+    { properties: ['actorId', 'at'] },
+    { properties: ['targetId', 'at'] },
+  ],
   properties: {
     id: p.string().primary(),
     at: p.datetime().onCreate(() => new Date()),

@@ -58,7 +58,8 @@ export class AuditService {
     if (filter.until) at.$lte = filter.until;
     if (filter.cursor) {
       const cursorEvent = await em.findOne(AuditEvent, { id: filter.cursor });
-      if (cursorEvent) where.$or = [{ at: { $lt: cursorEvent.at } }, { at: cursorEvent.at, id: { $lt: cursorEvent.id } }];
+      if (cursorEvent)
+        where.$or = [{ at: { $lt: cursorEvent.at } }, { at: cursorEvent.at, id: { $lt: cursorEvent.id } }];
     }
     if (Object.keys(at).length) where.at = at;
     const rows = await em.find(AuditEvent, where, { orderBy: { at: 'desc', id: 'desc' }, limit: limit + 1 });

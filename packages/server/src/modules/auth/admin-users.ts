@@ -30,10 +30,16 @@ export class AdminUserService {
     return this.orm.em.fork().count(AdminUser, {});
   }
 
-  async create(input: { email: string; name?: string; password: string; locale?: Locale }, actor: Principal | null): Promise<{ id: string; email: string }> {
+  async create(
+    input: { email: string; name?: string; password: string; locale?: Locale },
+    actor: Principal | null,
+  ): Promise<{ id: string; email: string }> {
     const em = this.orm.em.fork();
     const email = input.email.trim().toLowerCase();
-    if (await em.count(AdminUser, { email })) throw new LabelerError('CONFLICT', `An admin with email ${email} already exists.`, { details: { email } });
+    if (await em.count(AdminUser, { email }))
+      throw new LabelerError('CONFLICT', `An admin with email ${email} already exists.`, {
+        details: { email },
+      });
     const user = em.create(AdminUser, {
       id: newId('adminUser'),
       email,
@@ -42,7 +48,13 @@ export class AdminUserService {
       locale: input.locale ?? 'en',
     });
     await em.flush();
-    await this.audit.record({ actor, action: 'admin_user.created', targetType: 'admin_user', targetId: user.id, details: { email } });
+    await this.audit.record({
+      actor,
+      action: 'admin_user.created',
+      targetType: 'admin_user',
+      targetId: user.id,
+      details: { email },
+    });
     return { id: user.id, email };
   }
 
@@ -53,14 +65,28 @@ export class AdminUserService {
     return true;
   }
 
-  async signIn(email: string, password: string, meta: { ip: string | null; userAgent: string | null }): Promise<{ token: string; session: SessionInfo }> {
+  async signIn(
+    email: string,
+    password: string,
+    meta: { ip: string | null; userAgent: string | null },
+  ): Promise<{ token: string; session: SessionInfo }> {
     const em = this.orm.em.fork();
     const user = await em.findOne(AdminUser, { email: email.trim().toLowerCase() });
     dummyHash ??= hashPassword('not-a-real-password');
-    const ok = user && !user.disabledAt ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await dummyHash), false);
+    const ok =
+      user && !user.disabledAt
+        ? await verifyPassword(password, user.passwordHash)
+        : await verifyPassword(password, await dummyHash).then(() => false);
     if (!user || !ok) {
-      await this.audit.record({ actor: null, action: 'admin.sign_in_failed', details: { email: email.slice(0, 200) }, ip: meta.ip });
-      throw new LabelerError('UNAUTHENTICATED', 'Email or password is incorrect.', { details: { reason: 'bad_credentials' } });
+      await this.audit.record({
+        actor: null,
+        action: 'admin.sign_in_failed',
+        details: { email: email.slice(0, 200) },
+        ip: meta.ip,
+      });
+      throw new LabelerError('UNAUTHENTICATED', 'Email or password is incorrect.', {
+        details: { reason: 'bad_credentials' },
+      });
     }
     const token = randomToken(32);
     const session = em.create(AdminSession, {
@@ -73,7 +99,13 @@ export class AdminUserService {
     });
     user.lastLoginAt = new Date();
     await em.flush();
-    await this.audit.record({ actor: this.#principal(user), action: 'admin.signed_in', targetType: 'admin_user', targetId: user.id, ip: meta.ip });
+    await this.audit.record({
+      actor: this.#principal(user),
+      action: 'admin.signed_in',
+      targetType: 'admin_user',
+      targetId: user.id,
+      ip: meta.ip,
+    });
     return { token, session: this.#sessionInfo(user, session) };
   }
 
@@ -101,11 +133,23 @@ export class AdminUserService {
   }
 
   #sessionInfo(user: AdminUser, session: AdminSession): SessionInfo {
-    return { user: { id: user.id, email: user.email, name: user.name, locale: user.locale }, csrf_token: session.csrfToken, expires_at: session.expiresAt.toISOString() };
+    return {
+      user: { id: user.id, email: user.email, name: user.name, locale: user.locale },
+      csrf_token: session.csrfToken,
+      expires_at: session.expiresAt.toISOString(),
+    };
   }
 
   #principal(user: AdminUser): Principal {
-    return { kind: 'admin_user', id: user.id, name: user.email, organizationId: user.organizationId ?? null, roles: ['admin'], scopes: ['admin'], authenticatedBy: 'local-admin' };
+    return {
+      kind: 'admin_user',
+      id: user.id,
+      name: user.email,
+      organizationId: user.organizationId ?? null,
+      roles: ['admin'],
+      scopes: ['admin'],
+      authenticatedBy: 'local-admin',
+    };
   }
 
   principalFor(user: AdminUser): Principal {

@@ -1,4 +1,11 @@
-import { type AuthInstance, type AuthPluginDefinition, type AuthRequest, definePlugin, healthy, LabelerError } from '@labeler/core';
+import {
+  type AuthInstance,
+  type AuthPluginDefinition,
+  type AuthRequest,
+  definePlugin,
+  healthy,
+  LabelerError,
+} from '@labeler/core';
 import { z } from 'zod';
 import { safeEqual } from '../../lib/crypto.js';
 import type { ServiceAccountService } from '../service-accounts/service.js';
@@ -11,19 +18,26 @@ function bearerToken(request: AuthRequest): string | null {
   if (!header) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) {
-    throw new LabelerError('UNAUTHENTICATED', 'The Authorization header must be "Bearer <service account key>".', { details: { reason: 'malformed' } });
+    throw new LabelerError(
+      'UNAUTHENTICATED',
+      'The Authorization header must be "Bearer <service account key>".',
+      { details: { reason: 'malformed' } },
+    );
   }
   return match[1]!;
 }
 
 /** Built-in auth plugin: static scoped service-account keys sent as bearer tokens. */
-export function serviceAccountAuthPlugin(serviceAccounts: ServiceAccountService): AuthPluginDefinition<Record<string, never>> {
+export function serviceAccountAuthPlugin(
+  serviceAccounts: ServiceAccountService,
+): AuthPluginDefinition<Record<string, never>> {
   return definePlugin({
     id: 'service-account-key',
     kind: 'auth',
     contractVersion: '1.0',
     displayName: 'Service account keys',
-    description: 'Bearer API keys of service accounts (lbl_sa_…), stored as SHA-256 hashes, with scopes, expiry and rotation.',
+    description:
+      'Bearer API keys of service accounts (lbl_sa_…), stored as SHA-256 hashes, with scopes, expiry and rotation.',
     configSchema: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
     capabilities: { credentials: ['bearer'], interactiveSignIn: false },
     async create(): Promise<AuthInstance> {
@@ -46,7 +60,8 @@ export function localAdminAuthPlugin(admins: AdminUserService): AuthPluginDefini
     kind: 'auth',
     contractVersion: '1.0',
     displayName: 'Local admin users',
-    description: 'Email + password (scrypt) admin accounts with HttpOnly SameSite session cookies and CSRF tokens.',
+    description:
+      'Email + password (scrypt) admin accounts with HttpOnly SameSite session cookies and CSRF tokens.',
     configSchema: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
     capabilities: { credentials: ['session-cookie'], interactiveSignIn: true },
     async create(): Promise<AuthInstance> {
@@ -55,11 +70,17 @@ export function localAdminAuthPlugin(admins: AdminUserService): AuthPluginDefini
           const token = request.cookies[SESSION_COOKIE];
           if (!token) return null;
           const resolved = await admins.resolveSession(token);
-          if (!resolved) throw new LabelerError('UNAUTHENTICATED', 'Your session has expired. Sign in again.', { details: { reason: 'session_expired' } });
+          if (!resolved)
+            throw new LabelerError('UNAUTHENTICATED', 'Your session has expired. Sign in again.', {
+              details: { reason: 'session_expired' },
+            });
           if (!SAFE_METHODS.has(request.method.toUpperCase())) {
             const sent = request.headers['x-csrf-token'] ?? '';
             if (!safeEqual(sent, resolved.session.csrfToken)) {
-              throw new LabelerError('CSRF_TOKEN_INVALID', 'Missing or wrong X-CSRF-Token header. Reload the console and try again.');
+              throw new LabelerError(
+                'CSRF_TOKEN_INVALID',
+                'Missing or wrong X-CSRF-Token header. Reload the console and try again.',
+              );
             }
           }
           return admins.principalFor(resolved.user);

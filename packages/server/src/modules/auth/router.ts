@@ -13,18 +13,33 @@ export const authRouter = router({
     return {
       session,
       first_run: admins === 0,
-      hint: admins === 0 ? 'No admin exists yet: set LABELER_ADMIN_EMAIL and LABELER_ADMIN_PASSWORD and restart, or run `pnpm labeler admin create`.' : null,
+      hint:
+        admins === 0
+          ? 'No admin exists yet: set LABELER_ADMIN_EMAIL and LABELER_ADMIN_PASSWORD and restart, or run `pnpm labeler admin create`.'
+          : null,
     };
   }),
 
   signIn: publicProcedure
     .input(z.object({ email: z.string().trim().email().max(320), password: z.string().min(1).max(1000) }))
     .mutation(async ({ ctx, input }) => {
-      const bucket = await ctx.app.rateLimits.consume([{ policy: { name: 'sign-in', limit: 10, windowSeconds: 60 }, key: `${ctx.ip ?? 'unknown'}:${input.email.toLowerCase()}` }]);
+      const bucket = await ctx.app.rateLimits.consume([
+        {
+          policy: { name: 'sign-in', limit: 10, windowSeconds: 60 },
+          key: `${ctx.ip ?? 'unknown'}:${input.email.toLowerCase()}`,
+        },
+      ]);
       if (bucket[0]?.exceeded) {
-        throw new LabelerError('RATE_LIMIT_EXCEEDED', `Too many sign-in attempts. Wait ${bucket[0].resetSeconds} s.`, { retryAfterSeconds: bucket[0].resetSeconds });
+        throw new LabelerError(
+          'RATE_LIMIT_EXCEEDED',
+          `Too many sign-in attempts. Wait ${bucket[0].resetSeconds} s.`,
+          { retryAfterSeconds: bucket[0].resetSeconds },
+        );
       }
-      const { token, session } = await ctx.app.adminUsers.signIn(input.email, input.password, { ip: ctx.ip, userAgent: ctx.req?.headers['user-agent'] ?? null });
+      const { token, session } = await ctx.app.adminUsers.signIn(input.email, input.password, {
+        ip: ctx.ip,
+        userAgent: ctx.req?.headers['user-agent'] ?? null,
+      });
       ctx.res?.setHeader(
         'Set-Cookie',
         serialize(SESSION_COOKIE, token, {
@@ -41,12 +56,16 @@ export const authRouter = router({
   signOut: publicProcedure.mutation(async ({ ctx }) => {
     const token = ctx.req?.headers.cookie?.match(new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`))?.[1];
     if (token) await ctx.app.adminUsers.signOut(decodeURIComponent(token));
-    ctx.res?.setHeader('Set-Cookie', serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 }));
+    ctx.res?.setHeader(
+      'Set-Cookie',
+      serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 }),
+    );
     return { signed_out: true };
   }),
 
   setLocale: authedProcedure.input(z.object({ locale: z.enum(LOCALES) })).mutation(async ({ ctx, input }) => {
-    if (ctx.principal.kind !== 'admin_user') throw new LabelerError('VALIDATION_ERROR', 'Only console users have a language preference.');
+    if (ctx.principal.kind !== 'admin_user')
+      throw new LabelerError('VALIDATION_ERROR', 'Only console users have a language preference.');
     await ctx.app.adminUsers.setLocale(ctx.principal.id, input.locale);
     return { locale: input.locale };
   }),

@@ -11,7 +11,8 @@ export class AuthService {
 
   async authenticate(req: Request): Promise<Principal | null> {
     const headers: Record<string, string | undefined> = {};
-    for (const [name, value] of Object.entries(req.headers)) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    for (const [name, value] of Object.entries(req.headers))
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
     const request: AuthRequest = {
       method: req.method,
       path: req.path,

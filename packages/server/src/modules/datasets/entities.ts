@@ -10,7 +10,10 @@ export const DatasetSchema = defineEntity({
     { properties: ['organizationId'] },
     { properties: ['visibility', 'createdAt'] },
     { properties: ['createdAt'] },
-    { name: 'dataset_tags_gin', expression: 'create index "dataset_tags_gin" on "dataset" using gin ("tags")' },
+    {
+      name: 'dataset_tags_gin',
+      expression: 'create index "dataset_tags_gin" on "dataset" using gin ("tags")',
+    },
   ],
   properties: {
     id: p.string().primary(),
@@ -33,7 +36,10 @@ export const DatasetSchema = defineEntity({
     version: p.integer().default(0),
     contentHash: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
     deletedAt: p.datetime().nullable(),
   },
 });
@@ -109,7 +115,10 @@ export const DatasetSampleSchema = defineEntity({
     height: p.integer().nullable(),
     tags: p.array().default([]),
     labels: p.json<Record<string, unknown>>().defaultRaw(`'{}'::jsonb`),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export class DatasetSample extends DatasetSampleSchema.class {}

@@ -32,10 +32,15 @@ export const listDatasetsInput = z.object({
     .describe('Comma-separated; a dataset must carry every tag')
     .transform((value, ctx) => {
       if (value === undefined) return undefined;
-      if (CONTROL.test(value)) ctx.addIssue({ code: 'custom', message: 'must not contain control characters' });
-      const tags = value.split(',').map((t) => t.trim()).filter(Boolean);
+      if (CONTROL.test(value))
+        ctx.addIssue({ code: 'custom', message: 'must not contain control characters' });
+      const tags = value
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
       for (const tag of tags) {
-        if (!TAG.safeParse(tag).success) ctx.addIssue({ code: 'custom', message: `tag "${tag.slice(0, 80)}" must be 1-64 characters` });
+        if (!TAG.safeParse(tag).success)
+          ctx.addIssue({ code: 'custom', message: `tag "${tag.slice(0, 80)}" must be 1-64 characters` });
       }
       if (tags.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 tags' });
       return tags;
@@ -43,7 +48,10 @@ export const listDatasetsInput = z.object({
   format: datasetFormatSchema.optional(),
   page: z.coerce.number().int().min(1).max(1_000_000).default(1),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  search: text().pipe(z.string().trim().max(200)).optional().describe('Case-insensitive substring of the name (console)'),
+  search: text()
+    .pipe(z.string().trim().max(200))
+    .optional()
+    .describe('Case-insensitive substring of the name (console)'),
 });
 export type ListDatasetsInput = z.infer<typeof listDatasetsInput>;
 
@@ -93,7 +101,11 @@ export const permissionOutput = z.object({
 });
 
 const name = text().pipe(z.string().trim().min(1).max(200));
-const description = z.string().max(5000).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters').nullable();
+const description = z
+  .string()
+  .max(5000)
+  .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters')
+  .nullable();
 const classNames = z.array(text().pipe(z.string().trim().min(1).max(200))).max(10_000);
 const tags = z.array(TAG).max(50);
 

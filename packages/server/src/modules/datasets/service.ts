@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { type Dataset as DatasetView, type DatasetRole, LabelerError, type PermissionReason, type Principal } from '@labeler/core';
+import {
+  type Dataset as DatasetView,
+  type DatasetRole,
+  LabelerError,
+  type PermissionReason,
+  type Principal,
+} from '@labeler/core';
 import type { Em, Orm } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditService } from '../audit/service.js';
@@ -67,7 +73,13 @@ export function toVersionView(v: DatasetVersion): DatasetVersionView {
     file_count: v.fileCount,
     total_bytes: Number(v.totalBytes),
     note: v.note ?? null,
-    archive: { status: v.archiveStatus, size_bytes: v.archiveSizeBytes === null || v.archiveSizeBytes === undefined ? null : Number(v.archiveSizeBytes), content_hash: v.archiveContentHash ?? null, job_id: v.archiveJobId ?? null },
+    archive: {
+      status: v.archiveStatus,
+      size_bytes:
+        v.archiveSizeBytes === null || v.archiveSizeBytes === undefined ? null : Number(v.archiveSizeBytes),
+      content_hash: v.archiveContentHash ?? null,
+      job_id: v.archiveJobId ?? null,
+    },
     created_at: v.createdAt.toISOString(),
   };
 }
@@ -98,7 +110,10 @@ export class DatasetService {
     return dataset;
   }
 
-  async list(principal: Principal, input: ListDatasetsInput): Promise<{ total: number; page: number; limit: number; datasets: Dataset[] }> {
+  async list(
+    principal: Principal,
+    input: ListDatasetsInput,
+  ): Promise<{ total: number; page: number; limit: number; datasets: Dataset[] }> {
     const em = this.orm.em.fork();
     const where: Record<string, unknown> = { ...visibilityFilter(principal) };
     const and: Record<string, unknown>[] = [];
@@ -119,7 +134,9 @@ export class DatasetService {
 
   async batch(principal: Principal, ids: string[]): Promise<Map<string, Dataset>> {
     const unique = [...new Set(ids)];
-    const rows = await this.orm.em.fork().find(Dataset, { id: { $in: unique }, ...visibilityFilter(principal) });
+    const rows = await this.orm.em
+      .fork()
+      .find(Dataset, { id: { $in: unique }, ...visibilityFilter(principal) });
     return new Map(rows.map((d) => [d.id, d]));
   }
 
@@ -130,13 +147,24 @@ export class DatasetService {
     if (explicit) return { has_access: true, role: explicit.role, reason: 'explicit_permission' };
     if (dataset.organizationId && dataset.visibility !== 'private') {
       const member = await em.findOne(Membership, { organizationId: dataset.organizationId, userId });
-      if (member) return { has_access: true, role: member.role === 'admin' ? 'editor' : 'viewer', reason: 'organization_member' };
+      if (member)
+        return {
+          has_access: true,
+          role: member.role === 'admin' ? 'editor' : 'viewer',
+          reason: 'organization_member',
+        };
     }
-    if (dataset.visibility === 'public') return { has_access: true, role: 'viewer', reason: 'public_dataset' };
+    if (dataset.visibility === 'public')
+      return { has_access: true, role: 'viewer', reason: 'public_dataset' };
     return { has_access: false, role: null, reason: 'no_access' };
   }
 
-  async create(input: DatasetCreate, actor: Principal, storage: { instanceId: string | null; storageType: string }, options: { requestId?: string } = {}): Promise<Dataset> {
+  async create(
+    input: DatasetCreate,
+    actor: Principal,
+    storage: { instanceId: string | null; storageType: string },
+    options: { requestId?: string } = {},
+  ): Promise<Dataset> {
     const em = this.orm.em.fork();
     return em.transactional(async (tem) => {
       const id = newId('dataset');
@@ -159,12 +187,24 @@ export class DatasetService {
         ownerId: input.owner_id,
       });
       await this.#createVersion(tem, dataset, actor, 'initial version');
-      await this.audit.record({ em: tem, actor, action: 'dataset.created', targetType: 'dataset', targetId: id, details: { name: input.name }, requestId: options.requestId ?? null });
+      await this.audit.record({
+        em: tem,
+        actor,
+        action: 'dataset.created',
+        targetType: 'dataset',
+        targetId: id,
+        details: { name: input.name },
+        requestId: options.requestId ?? null,
+      });
       return dataset;
     });
   }
 
-  async update(input: DatasetUpdate, actor: Principal, options: { requestId?: string } = {}): Promise<Dataset> {
+  async update(
+    input: DatasetUpdate,
+    actor: Principal,
+    options: { requestId?: string } = {},
+  ): Promise<Dataset> {
     const em = this.orm.em.fork();
     return em.transactional(async (tem) => {
       const dataset = await this.getVisible(actor, input.dataset_id, tem);
@@ -184,7 +224,9 @@ export class DatasetService {
       set('ownerId', input.owner_id, 'owner_id');
       set('organizationId', input.organization_id, 'organization_id');
       set('numImages', input.num_images, 'num_images');
-      const contentChanged = (input.class_names !== undefined && JSON.stringify(input.class_names) !== JSON.stringify(dataset.classNames)) ||
+      const contentChanged =
+        (input.class_names !== undefined &&
+          JSON.stringify(input.class_names) !== JSON.stringify(dataset.classNames)) ||
         (input.annotation_path !== undefined && input.annotation_path !== dataset.annotationPath);
       if (input.class_names !== undefined) {
         set('classNames', input.class_names, 'class_names');
@@ -192,8 +234,18 @@ export class DatasetService {
       }
       set('annotationPath', input.annotation_path, 'annotation_path');
       // Class names and the annotation path are part of the content: a change makes a new immutable version.
-      if (contentChanged) await this.#createVersion(tem, dataset, actor, `metadata change: ${changed.join(', ')}`);
-      if (changed.length) await this.audit.record({ em: tem, actor, action: 'dataset.updated', targetType: 'dataset', targetId: dataset.id, details: { fields: changed }, requestId: options.requestId ?? null });
+      if (contentChanged)
+        await this.#createVersion(tem, dataset, actor, `metadata change: ${changed.join(', ')}`);
+      if (changed.length)
+        await this.audit.record({
+          em: tem,
+          actor,
+          action: 'dataset.updated',
+          targetType: 'dataset',
+          targetId: dataset.id,
+          details: { fields: changed },
+          requestId: options.requestId ?? null,
+        });
       return dataset;
     });
   }
@@ -203,13 +255,25 @@ export class DatasetService {
     return em.transactional(async (tem) => {
       const dataset = await this.getVisible(actor, id, tem);
       dataset.deletedAt = new Date();
-      await this.audit.record({ em: tem, actor, action: 'dataset.deleted', targetType: 'dataset', targetId: id, requestId: options.requestId ?? null });
+      await this.audit.record({
+        em: tem,
+        actor,
+        action: 'dataset.deleted',
+        targetType: 'dataset',
+        targetId: id,
+        requestId: options.requestId ?? null,
+      });
       return dataset;
     });
   }
 
   /** Snapshots the current files and metadata as a new immutable version and points the dataset at it. */
-  async createVersion(datasetId: string, actor: Principal | null, note: string | null, em?: Em): Promise<DatasetVersion> {
+  async createVersion(
+    datasetId: string,
+    actor: Principal | null,
+    note: string | null,
+    em?: Em,
+  ): Promise<DatasetVersion> {
     const run = async (tem: Em) => {
       const dataset = await tem.findOne(Dataset, { id: datasetId, deletedAt: null }, { lockMode: undefined });
       if (!dataset) throw datasetNotFound(datasetId);
@@ -218,14 +282,33 @@ export class DatasetService {
     return em ? run(em) : this.orm.em.fork().transactional(run);
   }
 
-  async #createVersion(em: Em, dataset: Dataset, actor: Principal | null, note: string | null): Promise<DatasetVersion> {
+  async #createVersion(
+    em: Em,
+    dataset: Dataset,
+    actor: Principal | null,
+    note: string | null,
+  ): Promise<DatasetVersion> {
     // Serialise version numbering per dataset across processes.
     await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`dataset-version:${dataset.id}`]);
-    const last = await em.findOne(DatasetVersion, { datasetId: dataset.id }, { orderBy: { version: 'desc' } });
+    const last = await em.findOne(
+      DatasetVersion,
+      { datasetId: dataset.id },
+      { orderBy: { version: 'desc' } },
+    );
     const next = (last?.version ?? 0) + 1;
-    const files = await em.find(DatasetFile, { datasetId: dataset.id, lastVersion: null }, { orderBy: { path: 'asc' } });
+    const files = await em.find(
+      DatasetFile,
+      { datasetId: dataset.id, lastVersion: null },
+      { orderBy: { path: 'asc' } },
+    );
     const hash = createHash('sha256');
-    hash.update(JSON.stringify({ format: dataset.format, class_names: dataset.classNames, annotation_path: dataset.annotationPath ?? null }));
+    hash.update(
+      JSON.stringify({
+        format: dataset.format,
+        class_names: dataset.classNames,
+        annotation_path: dataset.annotationPath ?? null,
+      }),
+    );
     let totalBytes = 0;
     for (const f of files) {
       hash.update(`\n${f.path}\t${f.size}\t${f.sha256}`);
@@ -258,24 +341,52 @@ export class DatasetService {
     return em.find(DatasetVersion, { datasetId }, { orderBy: { version: 'desc' } });
   }
 
-  async getVersion(datasetId: string, version: number | undefined, em: Em = this.orm.em.fork()): Promise<DatasetVersion> {
-    const row = version === undefined
-      ? await em.findOne(DatasetVersion, { datasetId }, { orderBy: { version: 'desc' } })
-      : await em.findOne(DatasetVersion, { datasetId, version });
+  async getVersion(
+    datasetId: string,
+    version: number | undefined,
+    em: Em = this.orm.em.fork(),
+  ): Promise<DatasetVersion> {
+    const row =
+      version === undefined
+        ? await em.findOne(DatasetVersion, { datasetId }, { orderBy: { version: 'desc' } })
+        : await em.findOne(DatasetVersion, { datasetId, version });
     if (!row) {
-      throw new LabelerError('DATASET_VERSION_NOT_FOUND', `Dataset ${datasetId} has no version ${version ?? '(none yet)'}.`, { details: { dataset_id: datasetId, version: version ?? null } });
+      throw new LabelerError(
+        'DATASET_VERSION_NOT_FOUND',
+        `Dataset ${datasetId} has no version ${version ?? '(none yet)'}.`,
+        { details: { dataset_id: datasetId, version: version ?? null } },
+      );
     }
     return row;
   }
 
-  async grant(datasetId: string, userId: number, role: DatasetRole, actor: Principal): Promise<DatasetPermission> {
+  async grant(
+    datasetId: string,
+    userId: number,
+    role: DatasetRole,
+    actor: Principal,
+  ): Promise<DatasetPermission> {
     const em = this.orm.em.fork();
     return em.transactional(async (tem) => {
       await this.getVisible(actor, datasetId, tem);
       let permission = await tem.findOne(DatasetPermission, { datasetId, userId });
       if (permission) permission.role = role;
-      else permission = tem.create(DatasetPermission, { id: newId('permission'), datasetId, userId, role, grantedBy: actor.id });
-      await this.audit.record({ em: tem, actor, action: 'dataset.permission_granted', targetType: 'dataset', targetId: datasetId, details: { user_id: userId, role } });
+      else
+        permission = tem.create(DatasetPermission, {
+          id: newId('permission'),
+          datasetId,
+          userId,
+          role,
+          grantedBy: actor.id,
+        });
+      await this.audit.record({
+        em: tem,
+        actor,
+        action: 'dataset.permission_granted',
+        targetType: 'dataset',
+        targetId: datasetId,
+        details: { user_id: userId, role },
+      });
       return permission;
     });
   }
@@ -285,7 +396,15 @@ export class DatasetService {
     return em.transactional(async (tem) => {
       await this.getVisible(actor, datasetId, tem);
       const removed = await tem.nativeDelete(DatasetPermission, { datasetId, userId });
-      if (removed) await this.audit.record({ em: tem, actor, action: 'dataset.permission_revoked', targetType: 'dataset', targetId: datasetId, details: { user_id: userId } });
+      if (removed)
+        await this.audit.record({
+          em: tem,
+          actor,
+          action: 'dataset.permission_revoked',
+          targetType: 'dataset',
+          targetId: datasetId,
+          details: { user_id: userId },
+        });
       return removed > 0;
     });
   }
@@ -294,6 +413,11 @@ export class DatasetService {
     const em = this.orm.em.fork();
     await this.getVisible(principal, datasetId, em);
     const rows = await em.find(DatasetPermission, { datasetId }, { orderBy: { createdAt: 'asc' } });
-    return rows.map((p) => ({ user_id: p.userId, role: p.role, granted_by: p.grantedBy ?? null, created_at: p.createdAt.toISOString() }));
+    return rows.map((p) => ({
+      user_id: p.userId,
+      role: p.role,
+      granted_by: p.grantedBy ?? null,
+      created_at: p.createdAt.toISOString(),
+    }));
   }
 }

@@ -30,7 +30,11 @@ export function idempotencyMiddleware(orm: Orm) {
     const key = req.headers['idempotency-key'];
     if (req.method !== 'POST' || key === undefined) return next();
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
-      return sendError(res, new LabelerError('VALIDATION_ERROR', 'Idempotency-Key must be 1-255 visible ASCII characters.'), String(req.id));
+      return sendError(
+        res,
+        new LabelerError('VALIDATION_ERROR', 'Idempotency-Key must be 1-255 visible ASCII characters.'),
+        String(req.id),
+      );
     }
     const credential = req.headers.authorization ?? req.headers.cookie ?? 'anonymous';
     const principalId = sha256Hex(credential).slice(0, 32);
@@ -38,21 +42,42 @@ export function idempotencyMiddleware(orm: Orm) {
     const em = orm.em.fork();
     try {
       await em.nativeDelete(IdempotencyKey, { principalId, key, expiresAt: { $lt: new Date() } });
-      const inserted = await em
-        .getConnection()
-        .execute<Array<{ key: string }>>(
-          `insert into "idempotency_key" ("principal_id", "key", "method", "path", "request_hash", "state", "created_at", "expires_at")
+      const inserted = await em.getConnection().execute<Array<{ key: string }>>(
+        `insert into "idempotency_key" ("principal_id", "key", "method", "path", "request_hash", "state", "created_at", "expires_at")
            values (?, ?, ?, ?, ?, 'in_progress', now(), ?) on conflict do nothing returning "key"`,
-          [principalId, key, req.method, req.originalUrl.slice(0, 2000), requestHash, new Date(Date.now() + TTL_MS)],
-        );
+        [
+          principalId,
+          key,
+          req.method,
+          req.originalUrl.slice(0, 2000),
+          requestHash,
+          new Date(Date.now() + TTL_MS),
+        ],
+      );
       if (!inserted.length) {
         const existing = await em.findOne(IdempotencyKey, { principalId, key });
         if (!existing) return next();
         if (existing.requestHash !== requestHash) {
-          return sendError(res, new LabelerError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request. Use a new key for a new request.', { details: { idempotency_key: key } }), String(req.id));
+          return sendError(
+            res,
+            new LabelerError(
+              'IDEMPOTENCY_KEY_REUSED',
+              'This Idempotency-Key was used with a different request. Use a new key for a new request.',
+              { details: { idempotency_key: key } },
+            ),
+            String(req.id),
+          );
         }
         if (existing.state === 'in_progress') {
-          return sendError(res, new LabelerError('IDEMPOTENCY_REQUEST_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry shortly.', { details: { idempotency_key: key }, retryAfterSeconds: 1 }), String(req.id));
+          return sendError(
+            res,
+            new LabelerError(
+              'IDEMPOTENCY_REQUEST_IN_PROGRESS',
+              'A request with this Idempotency-Key is still being processed; retry shortly.',
+              { details: { idempotency_key: key }, retryAfterSeconds: 1 },
+            ),
+            String(req.id),
+          );
         }
         res.setHeader('Idempotent-Replayed', 'true');
         res.status(existing.responseStatus ?? 200).json(existing.responseBody);
@@ -76,7 +101,11 @@ export function idempotencyMiddleware(orm: Orm) {
         } catch {
           body = null;
         }
-        await em2.nativeUpdate(IdempotencyKey, { principalId, key }, { state: 'completed', responseStatus: status, responseBody: body });
+        await em2.nativeUpdate(
+          IdempotencyKey,
+          { principalId, key },
+          { state: 'completed', responseStatus: status, responseBody: body },
+        );
       };
       store()
         .catch(() => undefined)

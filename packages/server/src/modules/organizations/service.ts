@@ -19,34 +19,64 @@ export class OrganizationService {
       name: o.name,
       slug: o.slug,
       created_at: o.createdAt.toISOString(),
-      members: members.filter((m) => m.organizationId === o.id).map((m) => ({ user_id: m.userId, role: m.role })),
+      members: members
+        .filter((m) => m.organizationId === o.id)
+        .map((m) => ({ user_id: m.userId, role: m.role })),
     }));
   }
 
   async create(name: string, slug: string, actor: Principal) {
     const em = this.orm.em.fork();
-    if (await em.count(Organization, { slug })) throw new LabelerError('CONFLICT', `Organization slug "${slug}" is taken.`, { details: { slug } });
+    if (await em.count(Organization, { slug }))
+      throw new LabelerError('CONFLICT', `Organization slug "${slug}" is taken.`, { details: { slug } });
     const org = em.create(Organization, { id: newId('organization'), name, slug });
     await em.flush();
-    await this.audit.record({ actor, action: 'organization.created', targetType: 'organization', targetId: org.id, details: { name, slug } });
-    return { id: org.id, name: org.name, slug: org.slug, created_at: org.createdAt.toISOString(), members: [] };
+    await this.audit.record({
+      actor,
+      action: 'organization.created',
+      targetType: 'organization',
+      targetId: org.id,
+      details: { name, slug },
+    });
+    return {
+      id: org.id,
+      name: org.name,
+      slug: org.slug,
+      created_at: org.createdAt.toISOString(),
+      members: [],
+    };
   }
 
   async setMember(organizationId: string, userId: number, role: 'admin' | 'member', actor: Principal) {
     const em = this.orm.em.fork();
     if (!(await em.count(Organization, { id: organizationId }))) {
-      throw new LabelerError('NOT_FOUND', `Organization ${organizationId} not found.`, { details: { organization_id: organizationId } });
+      throw new LabelerError('NOT_FOUND', `Organization ${organizationId} not found.`, {
+        details: { organization_id: organizationId },
+      });
     }
     const existing = await em.findOne(Membership, { organizationId, userId });
     if (existing) existing.role = role;
     else em.create(Membership, { id: newId('membership'), organizationId, userId, role });
     await em.flush();
-    await this.audit.record({ actor, action: 'organization.member_set', targetType: 'organization', targetId: organizationId, details: { user_id: userId, role } });
+    await this.audit.record({
+      actor,
+      action: 'organization.member_set',
+      targetType: 'organization',
+      targetId: organizationId,
+      details: { user_id: userId, role },
+    });
   }
 
   async removeMember(organizationId: string, userId: number, actor: Principal) {
     const removed = await this.orm.em.fork().nativeDelete(Membership, { organizationId, userId });
-    if (removed) await this.audit.record({ actor, action: 'organization.member_removed', targetType: 'organization', targetId: organizationId, details: { user_id: userId } });
+    if (removed)
+      await this.audit.record({
+        actor,
+        action: 'organization.member_removed',
+        targetType: 'organization',
+        targetId: organizationId,
+        details: { user_id: userId },
+      });
     return removed > 0;
   }
 }

@@ -21,7 +21,10 @@ export const PluginInstanceSchema = defineEntity({
     healthMessage: p.text().nullable(),
     healthCheckedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   },
 });
 export class PluginInstanceRecord extends PluginInstanceSchema.class {}

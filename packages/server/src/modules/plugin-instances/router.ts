@@ -15,38 +15,86 @@ export const pluginsRouter = router({
       description: d.description,
       contract_version: d.contractVersion,
       capabilities: d.capabilities as Record<string, unknown>,
-      config_schema: z.toJSONSchema(d.configSchema, { unrepresentable: 'any', io: 'input' }) as Record<string, unknown>,
+      config_schema: z.toJSONSchema(d.configSchema, { unrepresentable: 'any', io: 'input' }) as Record<
+        string,
+        unknown
+      >,
       secret_fields: secretFieldPaths(d.configSchema),
     })),
   ),
-  list: adminProcedure.input(z.object({ kind: z.enum(PLUGIN_KINDS).optional() }).optional()).query(({ ctx, input }) => ctx.app.plugins.list(input?.kind)),
-  get: adminProcedure.input(z.object({ id: pluginInstanceIdSchema })).query(({ ctx, input }) => ctx.app.plugins.view(input.id)),
+  list: adminProcedure
+    .input(z.object({ kind: z.enum(PLUGIN_KINDS).optional() }).optional())
+    .query(({ ctx, input }) => ctx.app.plugins.list(input?.kind)),
+  get: adminProcedure
+    .input(z.object({ id: pluginInstanceIdSchema }))
+    .query(({ ctx, input }) => ctx.app.plugins.view(input.id)),
   create: adminProcedure
     .input(z.object({ plugin_id: z.string().max(64), name, config, is_default: z.boolean().optional() }))
     .mutation(async ({ ctx, input }) => {
-      const view = await ctx.app.plugins.create({ pluginId: input.plugin_id, name: input.name, config: input.config, isDefault: input.is_default ?? false });
-      await ctx.app.audit.record({ actor: ctx.principal, action: 'plugin_instance.created', targetType: 'plugin_instance', targetId: view.id, details: { plugin_id: input.plugin_id, name: input.name } });
+      const view = await ctx.app.plugins.create({
+        pluginId: input.plugin_id,
+        name: input.name,
+        config: input.config,
+        isDefault: input.is_default ?? false,
+      });
+      await ctx.app.audit.record({
+        actor: ctx.principal,
+        action: 'plugin_instance.created',
+        targetType: 'plugin_instance',
+        targetId: view.id,
+        details: { plugin_id: input.plugin_id, name: input.name },
+      });
       return view;
     }),
   update: adminProcedure
-    .input(z.object({ id: pluginInstanceIdSchema, name: name.optional(), config: config.optional(), enabled: z.boolean().optional() }))
+    .input(
+      z.object({
+        id: pluginInstanceIdSchema,
+        name: name.optional(),
+        config: config.optional(),
+        enabled: z.boolean().optional(),
+      }),
+    )
     .mutation(async ({ ctx, input }) => {
-      const view = await ctx.app.plugins.update(input.id, { ...(input.name ? { name: input.name } : {}), ...(input.config ? { config: input.config } : {}), ...(input.enabled !== undefined ? { enabled: input.enabled } : {}) });
-      await ctx.app.audit.record({ actor: ctx.principal, action: 'plugin_instance.updated', targetType: 'plugin_instance', targetId: input.id, details: { fields: Object.keys(input).filter((k) => k !== 'id') } });
+      const view = await ctx.app.plugins.update(input.id, {
+        ...(input.name ? { name: input.name } : {}),
+        ...(input.config ? { config: input.config } : {}),
+        ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+      });
+      await ctx.app.audit.record({
+        actor: ctx.principal,
+        action: 'plugin_instance.updated',
+        targetType: 'plugin_instance',
+        targetId: input.id,
+        details: { fields: Object.keys(input).filter((k) => k !== 'id') },
+      });
       return view;
     }),
-  setDefault: adminProcedure.input(z.object({ id: pluginInstanceIdSchema })).mutation(async ({ ctx, input }) => {
-    await ctx.app.plugins.setDefault(input.id);
-    return ctx.app.plugins.view(input.id);
-  }),
+  setDefault: adminProcedure
+    .input(z.object({ id: pluginInstanceIdSchema }))
+    .mutation(async ({ ctx, input }) => {
+      await ctx.app.plugins.setDefault(input.id);
+      return ctx.app.plugins.view(input.id);
+    }),
   remove: adminProcedure.input(z.object({ id: pluginInstanceIdSchema })).mutation(async ({ ctx, input }) => {
     await ctx.app.plugins.remove(input.id);
-    await ctx.app.audit.record({ actor: ctx.principal, action: 'plugin_instance.removed', targetType: 'plugin_instance', targetId: input.id });
+    await ctx.app.audit.record({
+      actor: ctx.principal,
+      action: 'plugin_instance.removed',
+      targetType: 'plugin_instance',
+      targetId: input.id,
+    });
     return { removed: true };
   }),
-  checkHealth: adminProcedure.input(z.object({ id: pluginInstanceIdSchema })).mutation(({ ctx, input }) => ctx.app.plugins.checkHealth(input.id)),
+  checkHealth: adminProcedure
+    .input(z.object({ id: pluginInstanceIdSchema }))
+    .mutation(({ ctx, input }) => ctx.app.plugins.checkHealth(input.id)),
   /** "Test connection": a throwaway instance from the form's values (stored secrets reused when left blank). */
   test: adminProcedure
-    .input(z.object({ plugin_id: z.string().max(64), config, instance_id: pluginInstanceIdSchema.optional() }))
-    .mutation(({ ctx, input }) => ctx.app.plugins.testConfig(input.plugin_id, input.config, input.instance_id)),
+    .input(
+      z.object({ plugin_id: z.string().max(64), config, instance_id: pluginInstanceIdSchema.optional() }),
+    )
+    .mutation(({ ctx, input }) =>
+      ctx.app.plugins.testConfig(input.plugin_id, input.config, input.instance_id),
+    ),
 });

@@ -56,14 +56,12 @@ export class RateLimitService {
       rows.push('(?, ?, ?)');
       values.push(bucket, windowStart, r.cost ?? 1);
     }
-    const result = (await this.orm.em
-      .getConnection()
-      .execute(
-        `insert into "rate_limit_counter" ("bucket", "window_start", "count") values ${rows.join(', ')}
+    const result = (await this.orm.em.getConnection().execute(
+      `insert into "rate_limit_counter" ("bucket", "window_start", "count") values ${rows.join(', ')}
          on conflict ("bucket", "window_start") do update set "count" = "rate_limit_counter"."count" + excluded."count"
          returning "bucket", "count"`,
-        values,
-      )) as Array<{ bucket: string; count: number | string }>;
+      values,
+    )) as Array<{ bucket: string; count: number | string }>;
     const counts = new Map(result.map((row) => [row.bucket, Number(row.count)]));
     void this.#cleanup();
     return requests.map((r) => {
@@ -97,7 +95,9 @@ export function governingState(states: BucketState[]): BucketState | null {
   if (!states.length) return null;
   const exceeded = states.filter((s) => s.exceeded);
   const pool = exceeded.length ? exceeded : states;
-  return pool.reduce((a, b) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetSeconds > a.resetSeconds) ? b : a));
+  return pool.reduce((a, b) =>
+    b.remaining < a.remaining || (b.remaining === a.remaining && b.resetSeconds > a.resetSeconds) ? b : a,
+  );
 }
 
 /** X-RateLimit-* (Reset = seconds until reset) plus the IETF draft's RateLimit-Policy / RateLimit. */
@@ -113,8 +113,12 @@ export function rateLimitHeaders(states: BucketState[]): Record<string, string> 
     'X-RateLimit-Limit': String(governing.policy.limit),
     'X-RateLimit-Remaining': String(governing.remaining),
     'X-RateLimit-Reset': String(governing.resetSeconds),
-    'RateLimit-Policy': [...byPolicy.values()].map((s) => `"${s.policy.name}";q=${s.policy.limit};w=${s.policy.windowSeconds}`).join(', '),
-    RateLimit: [...byPolicy.values()].map((s) => `"${s.policy.name}";r=${s.remaining};t=${s.resetSeconds}`).join(', '),
+    'RateLimit-Policy': [...byPolicy.values()]
+      .map((s) => `"${s.policy.name}";q=${s.policy.limit};w=${s.policy.windowSeconds}`)
+      .join(', '),
+    RateLimit: [...byPolicy.values()]
+      .map((s) => `"${s.policy.name}";r=${s.remaining};t=${s.resetSeconds}`)
+      .join(', '),
   };
   if (governing.exceeded) headers['Retry-After'] = String(governing.resetSeconds);
   return headers;

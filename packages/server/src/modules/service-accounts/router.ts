@@ -2,7 +2,13 @@ import { SERVICE_ACCOUNT_SCOPES, serviceAccountIdSchema } from '@labeler/core';
 import { z } from 'zod';
 import { adminProcedure, router } from '../../trpc/init.js';
 
-const PLATFORM_SCOPES = ['datasets:read', 'datasets:download', 'datasets:permissions', 'datasets:write', 'admin'] as const satisfies readonly (typeof SERVICE_ACCOUNT_SCOPES)[number][];
+const PLATFORM_SCOPES = [
+  'datasets:read',
+  'datasets:download',
+  'datasets:permissions',
+  'datasets:write',
+  'admin',
+] as const satisfies readonly (typeof SERVICE_ACCOUNT_SCOPES)[number][];
 
 const createdOutput = z.object({
   service_account_id: z.string(),
@@ -34,10 +40,23 @@ const TAG = 'Service accounts';
 
 export const serviceAccountsRouter = router({
   create: adminProcedure
-    .meta({ openapi: { method: 'POST', path: '/auth/service-accounts', tags: [TAG], summary: 'Create a service account; returns its key once', errorResponses: [400, 401, 403] } })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/service-accounts',
+        tags: [TAG],
+        summary: 'Create a service account; returns its key once',
+        errorResponses: [400, 401, 403],
+      },
+    })
     .input(
       z.object({
-        service_name: z.string().trim().min(1).max(100).regex(/^[\p{L}\p{N} ._:@/-]+$/u, 'may contain letters, digits, spaces and . _ : @ / -'),
+        service_name: z
+          .string()
+          .trim()
+          .min(1)
+          .max(100)
+          .regex(/^[\p{L}\p{N} ._:@/-]+$/u, 'may contain letters, digits, spaces and . _ : @ / -'),
         scopes: z.array(z.enum(PLATFORM_SCOPES)).min(1).max(PLATFORM_SCOPES.length),
         expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
         expires_in_days: z.number().int().min(1).max(3650).optional(),
@@ -45,26 +64,71 @@ export const serviceAccountsRouter = router({
     )
     .output(createdOutput)
     .mutation(async ({ ctx, input }) => {
-      const expiresAt = input.expires_at ? new Date(input.expires_at) : input.expires_in_days ? new Date(Date.now() + input.expires_in_days * 86400_000) : null;
+      const expiresAt = input.expires_at
+        ? new Date(input.expires_at)
+        : input.expires_in_days
+          ? new Date(Date.now() + input.expires_in_days * 86400_000)
+          : null;
       ctx.response.status = 201;
-      return ctx.app.serviceAccounts.create({ name: input.service_name, scopes: input.scopes, expiresAt }, ctx.principal);
+      return ctx.app.serviceAccounts.create(
+        { name: input.service_name, scopes: input.scopes, expiresAt },
+        ctx.principal,
+      );
     }),
 
   list: adminProcedure
-    .meta({ openapi: { method: 'GET', path: '/auth/service-accounts', tags: [TAG], summary: 'List service accounts (never their keys)', errorResponses: [401, 403] } })
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/auth/service-accounts',
+        tags: [TAG],
+        summary: 'List service accounts (never their keys)',
+        errorResponses: [401, 403],
+      },
+    })
     .input(z.object({}).optional())
     .output(z.object({ service_accounts: z.array(viewSchema) }))
     .query(async ({ ctx }) => ({ service_accounts: await ctx.app.serviceAccounts.list() })),
 
   revoke: adminProcedure
-    .meta({ openapi: { method: 'POST', path: '/auth/service-accounts/{service_account_id}/revoke', tags: [TAG], summary: 'Revoke immediately', errorResponses: [400, 401, 403, 404, 409] } })
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/service-accounts/{service_account_id}/revoke',
+        tags: [TAG],
+        summary: 'Revoke immediately',
+        errorResponses: [400, 401, 403, 404, 409],
+      },
+    })
     .input(z.object({ service_account_id: serviceAccountIdSchema }))
     .output(viewSchema)
-    .mutation(async ({ ctx, input }) => ctx.app.serviceAccounts.revoke(input.service_account_id, ctx.principal)),
+    .mutation(async ({ ctx, input }) =>
+      ctx.app.serviceAccounts.revoke(input.service_account_id, ctx.principal),
+    ),
 
   rotate: adminProcedure
-    .meta({ openapi: { method: 'POST', path: '/auth/service-accounts/{service_account_id}/rotate', tags: [TAG], summary: 'Issue a new key; the old one stays valid for the overlap window', errorResponses: [400, 401, 403, 404, 409] } })
-    .input(z.object({ service_account_id: serviceAccountIdSchema, overlap_seconds: z.number().int().min(0).max(30 * 86400).default(86400) }))
+    .meta({
+      openapi: {
+        method: 'POST',
+        path: '/auth/service-accounts/{service_account_id}/rotate',
+        tags: [TAG],
+        summary: 'Issue a new key; the old one stays valid for the overlap window',
+        errorResponses: [400, 401, 403, 404, 409],
+      },
+    })
+    .input(
+      z.object({
+        service_account_id: serviceAccountIdSchema,
+        overlap_seconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(30 * 86400)
+          .default(86400),
+      }),
+    )
     .output(createdOutput.extend({ previous_key_expires_at: z.string().nullable() }))
-    .mutation(async ({ ctx, input }) => ctx.app.serviceAccounts.rotate(input.service_account_id, input.overlap_seconds, ctx.principal)),
+    .mutation(async ({ ctx, input }) =>
+      ctx.app.serviceAccounts.rotate(input.service_account_id, input.overlap_seconds, ctx.principal),
+    ),
 });

@@ -1,4 +1,9 @@
-import { LabelerError, type Principal, type Scope, type ServiceAccount as ServiceAccountView } from '@labeler/core';
+import {
+  LabelerError,
+  type Principal,
+  type Scope,
+  type ServiceAccount as ServiceAccountView,
+} from '@labeler/core';
 import type { Orm } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditService } from '../audit/service.js';
@@ -34,7 +39,11 @@ export class ServiceAccountService {
     private readonly audit: AuditService,
   ) {}
 
-  static toView(sa: ServiceAccount, now = new Date()): ServiceAccountView & ServiceAccountUsage & { bootstrap: boolean; previous_key_expires_at: string | null } {
+  static toView(
+    sa: ServiceAccount,
+    now = new Date(),
+  ): ServiceAccountView &
+    ServiceAccountUsage & { bootstrap: boolean; previous_key_expires_at: string | null } {
     const status = sa.revokedAt ? 'revoked' : sa.expiresAt && sa.expiresAt <= now ? 'expired' : 'active';
     return {
       id: sa.id,
@@ -49,11 +58,17 @@ export class ServiceAccountService {
       request_count: Number(sa.requestCount),
       rate_limited_count: Number(sa.rateLimitedCount),
       bootstrap: sa.bootstrap,
-      previous_key_expires_at: sa.previousKeyExpiresAt && sa.previousKeyExpiresAt > now ? sa.previousKeyExpiresAt.toISOString() : null,
+      previous_key_expires_at:
+        sa.previousKeyExpiresAt && sa.previousKeyExpiresAt > now
+          ? sa.previousKeyExpiresAt.toISOString()
+          : null,
     };
   }
 
-  async create(input: { name: string; scopes: Scope[]; expiresAt?: Date | null; organizationId?: string | null }, actor: Principal | null): Promise<CreatedServiceAccount> {
+  async create(
+    input: { name: string; scopes: Scope[]; expiresAt?: Date | null; organizationId?: string | null },
+    actor: Principal | null,
+  ): Promise<CreatedServiceAccount> {
     const em = this.orm.em.fork();
     const { key, prefix, hash } = generateServiceAccountKey();
     const sa = em.create(ServiceAccount, {
@@ -67,7 +82,13 @@ export class ServiceAccountService {
       expiresAt: input.expiresAt ?? null,
     });
     await em.flush();
-    await this.audit.record({ actor, action: 'service_account.created', targetType: 'service_account', targetId: sa.id, details: { name: sa.name, scopes: sa.scopes, key_prefix: prefix } });
+    await this.audit.record({
+      actor,
+      action: 'service_account.created',
+      targetType: 'service_account',
+      targetId: sa.id,
+      details: { name: sa.name, scopes: sa.scopes, key_prefix: prefix },
+    });
     return {
       service_account_id: sa.id,
       name: sa.name,
@@ -86,38 +107,74 @@ export class ServiceAccountService {
 
   async get(id: string): Promise<ServiceAccount> {
     const sa = await this.orm.em.fork().findOne(ServiceAccount, { id });
-    if (!sa) throw new LabelerError('SERVICE_ACCOUNT_NOT_FOUND', `Service account ${id} not found.`, { details: { service_account_id: id } });
+    if (!sa)
+      throw new LabelerError('SERVICE_ACCOUNT_NOT_FOUND', `Service account ${id} not found.`, {
+        details: { service_account_id: id },
+      });
     return sa;
   }
 
   /** Immediate: the next request with this key (or its previous key) is refused. */
-  async revoke(id: string, actor: Principal | null): Promise<ReturnType<typeof ServiceAccountService.toView>> {
+  async revoke(
+    id: string,
+    actor: Principal | null,
+  ): Promise<ReturnType<typeof ServiceAccountService.toView>> {
     const em = this.orm.em.fork();
     const sa = await em.findOne(ServiceAccount, { id });
-    if (!sa) throw new LabelerError('SERVICE_ACCOUNT_NOT_FOUND', `Service account ${id} not found.`, { details: { service_account_id: id } });
-    if (sa.bootstrap) throw new LabelerError('CONFLICT', 'The bootstrap admin account comes from LABELER_ADMIN_TOKEN; unset or change that variable instead.', { details: { service_account_id: id } });
+    if (!sa)
+      throw new LabelerError('SERVICE_ACCOUNT_NOT_FOUND', `Service account ${id} not found.`, {
+        details: { service_account_id: id },
+      });
+    if (sa.bootstrap)
+      throw new LabelerError(
+        'CONFLICT',
+        'The bootstrap admin account comes from LABELER_ADMIN_TOKEN; unset or change that variable instead.',
+        { details: { service_account_id: id } },
+      );
     if (!sa.revokedAt) {
       sa.revokedAt = new Date();
       sa.previousKeyExpiresAt = null;
       await em.flush();
-      await this.audit.record({ actor, action: 'service_account.revoked', targetType: 'service_account', targetId: sa.id, details: { name: sa.name } });
+      await this.audit.record({
+        actor,
+        action: 'service_account.revoked',
+        targetType: 'service_account',
+        targetId: sa.id,
+        details: { name: sa.name },
+      });
     }
     return ServiceAccountService.toView(sa);
   }
 
   /** Issues a new key; the old one keeps working for `overlapSeconds` (0 = immediately invalid). */
-  async rotate(id: string, overlapSeconds: number, actor: Principal | null): Promise<CreatedServiceAccount & { previous_key_expires_at: string | null }> {
+  async rotate(
+    id: string,
+    overlapSeconds: number,
+    actor: Principal | null,
+  ): Promise<CreatedServiceAccount & { previous_key_expires_at: string | null }> {
     const em = this.orm.em.fork();
     const sa = await em.findOne(ServiceAccount, { id });
-    if (!sa) throw new LabelerError('SERVICE_ACCOUNT_NOT_FOUND', `Service account ${id} not found.`, { details: { service_account_id: id } });
-    if (sa.revokedAt) throw new LabelerError('CONFLICT', 'A revoked service account cannot be rotated; create a new one.', { details: { service_account_id: id } });
+    if (!sa)
+      throw new LabelerError('SERVICE_ACCOUNT_NOT_FOUND', `Service account ${id} not found.`, {
+        details: { service_account_id: id },
+      });
+    if (sa.revokedAt)
+      throw new LabelerError('CONFLICT', 'A revoked service account cannot be rotated; create a new one.', {
+        details: { service_account_id: id },
+      });
     const { key, prefix, hash } = generateServiceAccountKey();
     sa.previousKeyHash = overlapSeconds > 0 ? sa.keyHash : null;
     sa.previousKeyExpiresAt = overlapSeconds > 0 ? new Date(Date.now() + overlapSeconds * 1000) : null;
     sa.keyHash = hash;
     sa.keyPrefix = prefix;
     await em.flush();
-    await this.audit.record({ actor, action: 'service_account.rotated', targetType: 'service_account', targetId: sa.id, details: { overlap_seconds: overlapSeconds, key_prefix: prefix } });
+    await this.audit.record({
+      actor,
+      action: 'service_account.rotated',
+      targetType: 'service_account',
+      targetId: sa.id,
+      details: { overlap_seconds: overlapSeconds, key_prefix: prefix },
+    });
     return {
       service_account_id: sa.id,
       name: sa.name,
@@ -171,9 +228,14 @@ export class ServiceAccountService {
     const em = this.orm.em.fork();
     const sa = await em.findOne(ServiceAccount, { $or: [{ keyHash: hash }, { previousKeyHash: hash }] });
     const now = new Date();
-    if (!sa) return fail('unknown_key', 'The API key is not recognised. Check the key, or create a new service account.');
+    if (!sa)
+      return fail(
+        'unknown_key',
+        'The API key is not recognised. Check the key, or create a new service account.',
+      );
     if (sa.revokedAt) fail('revoked', 'This API key has been revoked. Create a new service account key.');
-    if (sa.expiresAt && sa.expiresAt <= now) fail('expired', 'This API key has expired. Rotate the key or create a new service account.');
+    if (sa.expiresAt && sa.expiresAt <= now)
+      fail('expired', 'This API key has expired. Rotate the key or create a new service account.');
     if (sa.keyHash !== hash && (!sa.previousKeyExpiresAt || sa.previousKeyExpiresAt <= now)) {
       fail('expired', 'This API key was rotated and its overlap window has ended. Use the new key.');
     }

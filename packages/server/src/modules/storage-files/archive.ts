@@ -36,7 +36,9 @@ export function planArchive(input: {
   entries: ArchiveEntry[];
 }): ArchivePlan {
   const entries = [...input.entries].sort((a, b) => a.path.localeCompare(b.path));
-  const annotations = input.annotationPath ? input.annotationPath.replace(`datasets/${input.datasetId}/`, '') : null;
+  const annotations = input.annotationPath
+    ? input.annotationPath.replace(`datasets/${input.datasetId}/`, '')
+    : null;
   const readme = [
     `# ${input.name}`,
     '',
@@ -62,7 +64,11 @@ export function planArchive(input: {
  * Streams a zip of the plan's files straight from storage: entries are opened one at a time (lazily, in
  * order), so memory stays flat whatever the dataset size. Already-compressed media is stored, not deflated.
  */
-export function streamArchive(storage: StorageInstance, plan: ArchivePlan, onEntry?: (index: number, entry: ArchiveEntry) => void): { stream: Readable; bytes: () => number } {
+export function streamArchive(
+  storage: StorageInstance,
+  plan: ArchivePlan,
+  onEntry?: (index: number, entry: ArchiveEntry) => void,
+): { stream: Readable; bytes: () => number } {
   const zip = new yazl.ZipFile();
   let written = 0;
   plan.entries.forEach((entry, index) => {

@@ -27,7 +27,10 @@ export function storageFileJobs(app: () => AppServices): JobDefinition[] {
     payloadSchema: adoptPayload,
     dedupKey: (p) => `dataset.adopt-files:${p.dataset_id}`,
     run: async (ctx) => {
-      const result = await app().storageFiles.adoptExisting(ctx.payload.dataset_id, null, { signal: ctx.signal, onProgress: (done, message) => void ctx.progress(done, null, message) });
+      const result = await app().storageFiles.adoptExisting(ctx.payload.dataset_id, null, {
+        signal: ctx.signal,
+        onProgress: (done, message) => void ctx.progress(done, null, message),
+      });
       return { adopted: result.adopted, version: result.version.version };
     },
   };

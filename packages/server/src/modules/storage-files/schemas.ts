@@ -5,7 +5,12 @@ export const downloadUrlInput = z.object({
   dataset_id: datasetIdSchema,
   /** The Platform user the URL is for; their access is checked (403 ACCESS_DENIED when they have none). */
   user_id: platformUserIdSchema.optional(),
-  expiration_seconds: z.number().int().min(60).max(7 * 24 * 3600).default(3600),
+  expiration_seconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(3600),
   purpose: z.string().trim().min(1).max(200).optional(),
   version: z.number().int().min(1).optional(),
 });

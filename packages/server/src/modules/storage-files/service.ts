@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isLabelerError, LabelerError, type Principal, type StorageInstance } from '@labeler/core';
 import type { AppServices } from '../../app/services.js';
@@ -14,7 +14,20 @@ import { PluginInstanceRecord } from '../plugin-instances/entities.js';
 import { planArchive, streamArchive, type ArchiveEntry } from './archive.js';
 import type { DownloadUrlInput, DownloadUrlOutput } from './schemas.js';
 
-const CONTENT_TYPES: Record<string, string> = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', bmp: 'image/bmp', json: 'application/json', txt: 'text/plain', yaml: 'application/yaml', yml: 'application/yaml', md: 'text/markdown', zip: 'application/zip' };
+const CONTENT_TYPES: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  bmp: 'image/bmp',
+  json: 'application/json',
+  txt: 'text/plain',
+  yaml: 'application/yaml',
+  yml: 'application/yaml',
+  md: 'text/markdown',
+  zip: 'application/zip',
+};
 
 export function contentTypeOf(path: string): string {
   return CONTENT_TYPES[path.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
@@ -24,7 +37,11 @@ export function contentTypeOf(path: string): string {
 export function normaliseDatasetPath(path: string): string {
   const clean = path.replace(/\\/g, '/').replace(/^\/+/, '');
   if (!clean || clean.split('/').some((p) => p === '..' || p === '.' || p === '')) {
-    throw new LabelerError('VALIDATION_ERROR', `File path "${path.slice(0, 200)}" must be a relative path without "." or ".." segments.`, { details: { path: path.slice(0, 1024) } });
+    throw new LabelerError(
+      'VALIDATION_ERROR',
+      `File path "${path.slice(0, 200)}" must be a relative path without "." or ".." segments.`,
+      { details: { path: path.slice(0, 1024) } },
+    );
   }
   return clean;
 }
@@ -55,12 +72,21 @@ async function* walk(dir: string): AsyncGenerator<string> {
 
 /** Storage errors the Platform sees as the spec's R2_UNAVAILABLE (503, retryable). */
 function asStorageUnavailable(error: unknown): never {
-  if (isLabelerError(error) && (error.code === 'R2_UNAVAILABLE' || error.code === 'STORAGE_UNAVAILABLE' || error.code === 'PLUGIN_UNAVAILABLE')) {
-    throw new LabelerError('R2_UNAVAILABLE', 'Dataset storage is temporarily unavailable. Retry later; dataset metadata is still available.', {
-      retryAfterSeconds: error.retryAfterSeconds ?? 5,
-      details: { storage_error: error.code },
-      cause: error,
-    });
+  if (
+    isLabelerError(error) &&
+    (error.code === 'R2_UNAVAILABLE' ||
+      error.code === 'STORAGE_UNAVAILABLE' ||
+      error.code === 'PLUGIN_UNAVAILABLE')
+  ) {
+    throw new LabelerError(
+      'R2_UNAVAILABLE',
+      'Dataset storage is temporarily unavailable. Retry later; dataset metadata is still available.',
+      {
+        retryAfterSeconds: error.retryAfterSeconds ?? 5,
+        details: { storage_error: error.code },
+        cause: error,
+      },
+    );
   }
   throw error;
 }
@@ -69,38 +95,69 @@ export class StorageFilesService {
   constructor(private readonly app: () => AppServices) {}
 
   /** The storage a new dataset uses: an explicit instance, or the default one. */
-  async resolveStorageFor(instanceId: string | null): Promise<{ instanceId: string | null; storageType: string }> {
+  async resolveStorageFor(
+    instanceId: string | null,
+  ): Promise<{ instanceId: string | null; storageType: string }> {
     const em = this.app().orm.em.fork();
     const record = instanceId
       ? await em.findOne(PluginInstanceRecord, { id: instanceId, kind: 'storage' })
       : await em.findOne(PluginInstanceRecord, { kind: 'storage', isDefault: true });
     if (!record) {
-      if (instanceId) throw new LabelerError('PLUGIN_INSTANCE_NOT_FOUND', `No storage plugin instance "${instanceId}".`, { details: { storage_instance_id: instanceId } });
+      if (instanceId)
+        throw new LabelerError('PLUGIN_INSTANCE_NOT_FOUND', `No storage plugin instance "${instanceId}".`, {
+          details: { storage_instance_id: instanceId },
+        });
       return { instanceId: null, storageType: 'local' };
     }
-    return { instanceId: record.id, storageType: record.pluginId === 'local-disk' ? 'local' : record.pluginId };
+    return {
+      instanceId: record.id,
+      storageType: record.pluginId === 'local-disk' ? 'local' : record.pluginId,
+    };
   }
 
   async storageOf(dataset: Pick<Dataset, 'storageInstanceId'>): Promise<StorageInstance> {
     const plugins = this.app().plugins;
-    return dataset.storageInstanceId ? plugins.get(dataset.storageInstanceId, 'storage') : (await plugins.getDefault('storage')).instance;
+    return dataset.storageInstanceId
+      ? plugins.get(dataset.storageInstanceId, 'storage')
+      : (await plugins.getDefault('storage')).instance;
   }
 
   /** Files of a version (temporal inventory). */
   async filesOf(em: Em, datasetId: string, version: number): Promise<DatasetFile[]> {
     return em.find(
       DatasetFile,
-      { datasetId, firstVersion: { $lte: version }, $or: [{ lastVersion: null }, { lastVersion: { $gte: version } }] },
+      {
+        datasetId,
+        firstVersion: { $lte: version },
+        $or: [{ lastVersion: null }, { lastVersion: { $gte: version } }],
+      },
       { orderBy: { path: 'asc' } },
     );
   }
 
-  async listCurrentFiles(principal: Principal, datasetId: string, options: { limit: number; offset: number }) {
+  async listCurrentFiles(
+    principal: Principal,
+    datasetId: string,
+    options: { limit: number; offset: number },
+  ) {
     const app = this.app();
     const em = app.orm.em.fork();
     await app.datasets.getVisible(principal, datasetId, em);
-    const [files, total] = await em.findAndCount(DatasetFile, { datasetId, lastVersion: null }, { orderBy: { path: 'asc' }, limit: options.limit, offset: options.offset });
-    return { total, files: files.map((f) => ({ path: f.path, size: Number(f.size), sha256: f.sha256, content_type: f.contentType ?? null, first_version: f.firstVersion })) };
+    const [files, total] = await em.findAndCount(
+      DatasetFile,
+      { datasetId, lastVersion: null },
+      { orderBy: { path: 'asc' }, limit: options.limit, offset: options.offset },
+    );
+    return {
+      total,
+      files: files.map((f) => ({
+        path: f.path,
+        size: Number(f.size),
+        sha256: f.sha256,
+        content_type: f.contentType ?? null,
+        first_version: f.firstVersion,
+      })),
+    };
   }
 
   /**
@@ -111,7 +168,12 @@ export class StorageFilesService {
     datasetId: string,
     files: AsyncIterable<{ path: string; open: () => Readable; size?: number }>,
     actor: Principal | null,
-    options: { onProgress?: (done: number, message: string) => void; signal?: AbortSignal; note?: string; annotationPath?: string | null } = {},
+    options: {
+      onProgress?: (done: number, message: string) => void;
+      signal?: AbortSignal;
+      note?: string;
+      annotationPath?: string | null;
+    } = {},
   ): Promise<{ imported: number; skipped: number; version: DatasetVersion }> {
     const app = this.app();
     const em = app.orm.em.fork();
@@ -130,14 +192,27 @@ export class StorageFilesService {
       const hashed = source.pipe(transform);
       source.on('error', (error) => hashed.destroy(error));
       await storage
-        .put(storageKey, hashed, { contentType: contentTypeOf(path), ...(file.size !== undefined ? { contentLength: file.size } : {}) })
+        .put(storageKey, hashed, {
+          contentType: contentTypeOf(path),
+          ...(file.size !== undefined ? { contentLength: file.size } : {}),
+        })
         .catch(asStorageUnavailable);
       const { sha256, size } = result();
       const current = await em.findOne(DatasetFile, { datasetId, path, lastVersion: null });
       if (current && current.sha256 === sha256) skipped++;
       else {
         if (current) current.lastVersion = nextVersion - 1;
-        em.create(DatasetFile, { id: newId('file'), datasetId, path, storageKey, size, sha256, contentType: contentTypeOf(path), firstVersion: nextVersion, lastVersion: null });
+        em.create(DatasetFile, {
+          id: newId('file'),
+          datasetId,
+          path,
+          storageKey,
+          size,
+          sha256,
+          contentType: contentTypeOf(path),
+          firstVersion: nextVersion,
+          lastVersion: null,
+        });
         imported++;
       }
       if ((imported + skipped) % 100 === 0) await em.flush();
@@ -145,24 +220,43 @@ export class StorageFilesService {
     }
     if (options.annotationPath !== undefined) dataset.annotationPath = options.annotationPath;
     await em.flush();
-    const version = await em.transactional((tem) => app.datasets.createVersion(datasetId, actor, options.note ?? 'file import', tem));
+    const version = await em.transactional((tem) =>
+      app.datasets.createVersion(datasetId, actor, options.note ?? 'file import', tem),
+    );
     return { imported, skipped, version };
   }
 
   /** Imports a local folder (CLI). */
-  async importDirectory(datasetId: string, dir: string, actor: Principal | null, options: { onProgress?: (done: number, message: string) => void; signal?: AbortSignal; annotationPath?: string | null } = {}) {
+  async importDirectory(
+    datasetId: string,
+    dir: string,
+    actor: Principal | null,
+    options: {
+      onProgress?: (done: number, message: string) => void;
+      signal?: AbortSignal;
+      annotationPath?: string | null;
+    } = {},
+  ) {
     const root = dir;
     async function* files() {
       for await (const full of walk(root)) {
         const info = await stat(full);
-        yield { path: relative(root, full).split(sep).join('/'), open: () => createReadStream(full), size: info.size };
+        yield {
+          path: relative(root, full).split(sep).join('/'),
+          open: () => createReadStream(full),
+          size: info.size,
+        };
       }
     }
     return this.importFiles(datasetId, files(), actor, { ...options, note: `import from ${dir}` });
   }
 
   /** Adopts objects already under datasets/{id}/ in the dataset's storage (hashing each by streaming). */
-  async adoptExisting(datasetId: string, actor: Principal | null, options: { onProgress?: (done: number, message: string) => void; signal?: AbortSignal } = {}) {
+  async adoptExisting(
+    datasetId: string,
+    actor: Principal | null,
+    options: { onProgress?: (done: number, message: string) => void; signal?: AbortSignal } = {},
+  ) {
     const app = this.app();
     const em = app.orm.em.fork();
     const dataset = await em.findOne(Dataset, { id: datasetId, deletedAt: null });
@@ -173,43 +267,74 @@ export class StorageFilesService {
     let cursor: string | undefined;
     let adopted = 0;
     do {
-      const page = await storage.list({ prefix, ...(cursor ? { cursor } : {}), limit: 1000 }).catch(asStorageUnavailable);
+      const page = await storage
+        .list({ prefix, ...(cursor ? { cursor } : {}), limit: 1000 })
+        .catch(asStorageUnavailable);
       for (const item of page.items) {
         options.signal?.throwIfAborted();
         const path = item.key.slice(prefix.length);
         if (!path || path.startsWith('archives/')) continue;
         const { transform, result } = hashingTransform();
         const object = await storage.get(item.key).catch(asStorageUnavailable);
-        await pipeline(object.body, transform, async function* (source) {
-          for await (const _ of source) {
-            // drain: only the hash is needed
-          }
-        });
+        // Only the hash is needed: stream through the hasher and drop the bytes.
+        await pipeline(object.body, transform, new Writable({ write: (_chunk, _enc, cb) => cb() }));
         const { sha256, size } = result();
         const current = await em.findOne(DatasetFile, { datasetId, path, lastVersion: null });
         if (current?.sha256 === sha256) continue;
         if (current) current.lastVersion = nextVersion - 1;
-        em.create(DatasetFile, { id: newId('file'), datasetId, path, storageKey: item.key, size, sha256, contentType: item.contentType ?? contentTypeOf(path), firstVersion: nextVersion, lastVersion: null });
+        em.create(DatasetFile, {
+          id: newId('file'),
+          datasetId,
+          path,
+          storageKey: item.key,
+          size,
+          sha256,
+          contentType: item.contentType ?? contentTypeOf(path),
+          firstVersion: nextVersion,
+          lastVersion: null,
+        });
         adopted++;
         options.onProgress?.(adopted, path);
       }
       await em.flush();
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
-    const version = await em.transactional((tem) => app.datasets.createVersion(datasetId, actor, 'adopted existing storage prefix', tem));
+    const version = await em.transactional((tem) =>
+      app.datasets.createVersion(datasetId, actor, 'adopted existing storage prefix', tem),
+    );
     return { adopted, version };
   }
 
   /** Builds archive.zip for a dataset version, streamed from storage into storage (job handler body). */
-  async buildArchive(datasetId: string, versionNumber: number, options: { onProgress?: (done: number, total: number, message: string) => Promise<void> | void; signal?: AbortSignal } = {}) {
+  async buildArchive(
+    datasetId: string,
+    versionNumber: number,
+    options: {
+      onProgress?: (done: number, total: number, message: string) => Promise<void> | void;
+      signal?: AbortSignal;
+    } = {},
+  ) {
     const app = this.app();
     const em = app.orm.em.fork();
     const dataset = await em.findOne(Dataset, { id: datasetId });
     if (!dataset) throw datasetNotFound(datasetId);
     const version = await app.datasets.getVersion(datasetId, versionNumber, em);
     const files = await this.filesOf(em, datasetId, versionNumber);
-    const entries: ArchiveEntry[] = files.map((f) => ({ path: f.path, storageKey: f.storageKey, size: Number(f.size), sha256: f.sha256 }));
-    const plan = planArchive({ datasetId, name: dataset.name, version: version.version, versionHash: version.contentHash, annotationPath: version.annotationPath ?? null, classNames: version.classNames, entries });
+    const entries: ArchiveEntry[] = files.map((f) => ({
+      path: f.path,
+      storageKey: f.storageKey,
+      size: Number(f.size),
+      sha256: f.sha256,
+    }));
+    const plan = planArchive({
+      datasetId,
+      name: dataset.name,
+      version: version.version,
+      versionHash: version.contentHash,
+      annotationPath: version.annotationPath ?? null,
+      classNames: version.classNames,
+      entries,
+    });
     const storage = await this.storageOf(dataset);
     const key = `datasets/${datasetId}/archives/v${versionNumber}/archive.zip`;
     version.archiveStatus = 'building';
@@ -217,7 +342,9 @@ export class StorageFilesService {
     const { stream, bytes } = streamArchive(storage, plan, (index, entry) => {
       void options.onProgress?.(index + 1, entries.length, entry.path);
     });
-    options.signal?.addEventListener('abort', () => stream.destroy(new Error('archive build aborted')), { once: true });
+    options.signal?.addEventListener('abort', () => stream.destroy(new Error('archive build aborted')), {
+      once: true,
+    });
     const info = await storage.put(key, stream, { contentType: 'application/zip' });
     version.archiveStatus = 'ready';
     version.archiveKey = key;
@@ -225,16 +352,31 @@ export class StorageFilesService {
     version.archiveContentHash = plan.contentHash;
     version.archiveManifest = plan.manifest as unknown as Record<string, unknown>;
     await em.flush();
-    return { key, size_bytes: Number(version.archiveSizeBytes), content_hash: plan.contentHash, files: entries.length };
+    return {
+      key,
+      size_bytes: Number(version.archiveSizeBytes),
+      content_hash: plan.contentHash,
+      files: entries.length,
+    };
   }
 
   async markArchiveFailed(datasetId: string, versionNumber: number): Promise<void> {
-    await this.app().orm.em.fork().nativeUpdate(DatasetVersion, { datasetId, version: versionNumber, archiveStatus: 'building' }, { archiveStatus: 'failed' });
+    await this.app()
+      .orm.em.fork()
+      .nativeUpdate(
+        DatasetVersion,
+        { datasetId, version: versionNumber, archiveStatus: 'building' },
+        { archiveStatus: 'failed' },
+      );
   }
 
   /** Starts (or joins) the archive build of a version; enqueued in the caller's transaction when given. */
   async startArchiveBuild(datasetId: string, versionNumber: number, createdBy: string | null, em?: Em) {
-    return this.app().jobs.startJob('dataset.archive', { dataset_id: datasetId, version: versionNumber }, { createdBy, ...(em ? { em } : {}) });
+    return this.app().jobs.startJob(
+      'dataset.archive',
+      { dataset_id: datasetId, version: versionNumber },
+      { createdBy, ...(em ? { em } : {}) },
+    );
   }
 
   /**
@@ -242,14 +384,22 @@ export class StorageFilesService {
    * comes from the database; only the HEAD on the archive touches storage, so an outage answers
    * R2_UNAVAILABLE while every metadata route keeps working.
    */
-  async issueDownloadUrl(principal: Principal, input: DownloadUrlInput, meta: { requestId: string; ip: string | null }): Promise<DownloadUrlOutput> {
+  async issueDownloadUrl(
+    principal: Principal,
+    input: DownloadUrlInput,
+    meta: { requestId: string; ip: string | null },
+  ): Promise<DownloadUrlOutput> {
     const app = this.app();
     const em = app.orm.em.fork();
     const dataset = await app.datasets.getVisible(principal, input.dataset_id, em);
     if (input.user_id !== undefined) {
       const decision = await app.datasets.checkAccess(dataset, input.user_id, em);
       if (!decision.has_access) {
-        throw new LabelerError('ACCESS_DENIED', `User ${input.user_id} has no access to dataset ${dataset.id}.`, { details: { dataset_id: dataset.id, user_id: input.user_id, reason: decision.reason } });
+        throw new LabelerError(
+          'ACCESS_DENIED',
+          `User ${input.user_id} has no access to dataset ${dataset.id}.`,
+          { details: { dataset_id: dataset.id, user_id: input.user_id, reason: decision.reason } },
+        );
       }
     }
     const version = await app.datasets.getVersion(dataset.id, input.version, em);
@@ -257,21 +407,37 @@ export class StorageFilesService {
     if (version.archiveStatus === 'ready' && version.archiveKey) {
       const head = await storage.head(version.archiveKey).catch(asStorageUnavailable);
       if (head) {
-        if (!storage.presignGet) throw new LabelerError('CAPABILITY_UNSUPPORTED', 'The dataset storage cannot issue presigned URLs.');
+        if (!storage.presignGet)
+          throw new LabelerError(
+            'CAPABILITY_UNSUPPORTED',
+            'The dataset storage cannot issue presigned URLs.',
+          );
         // No custom download filename: the object is already archive.zip, and a response-content-disposition
         // parameter is not verified consistently by S3-compatible servers (the SigV4 test server rejects it).
-        const signed = await storage.presignGet(version.archiveKey, { expiresInSeconds: input.expiration_seconds }).catch(asStorageUnavailable);
+        const signed = await storage
+          .presignGet(version.archiveKey, { expiresInSeconds: input.expiration_seconds })
+          .catch(asStorageUnavailable);
         await app.audit.record({
           actor: principal,
           action: 'dataset.download_url_issued',
           targetType: 'dataset',
           targetId: dataset.id,
-          details: { version: version.version, user_id: input.user_id ?? null, purpose: input.purpose ?? null, expires_at: signed.expiresAt, expiration_seconds: input.expiration_seconds },
+          details: {
+            version: version.version,
+            user_id: input.user_id ?? null,
+            purpose: input.purpose ?? null,
+            expires_at: signed.expiresAt,
+            expiration_seconds: input.expiration_seconds,
+          },
           requestId: meta.requestId,
           ip: meta.ip,
         });
         app.metrics.presignedUrls.inc();
-        const manifest = (version.archiveManifest ?? {}) as { images?: string; annotations?: string | null; readme?: string };
+        const manifest = (version.archiveManifest ?? {}) as {
+          images?: string;
+          annotations?: string | null;
+          readme?: string;
+        };
         return {
           status: 'ready',
           dataset_id: dataset.id,
@@ -279,14 +445,22 @@ export class StorageFilesService {
           expires_at: signed.expiresAt.replace(/\.\d{3}Z$/, 'Z'),
           format: 'zip',
           size_bytes: Number(version.archiveSizeBytes ?? head.size),
-          manifest: { images: manifest.images ?? 'images/', annotations: manifest.annotations ?? null, readme: manifest.readme ?? 'README.md' },
+          manifest: {
+            images: manifest.images ?? 'images/',
+            annotations: manifest.annotations ?? null,
+            readme: manifest.readme ?? 'README.md',
+          },
           version: version.version,
           content_hash: version.archiveContentHash ?? version.contentHash,
         };
       }
     }
     const { job } = await this.startArchiveBuild(dataset.id, version.version, principal.id);
-    await em.nativeUpdate(DatasetVersion, { id: version.id }, { archiveJobId: job.id, ...(version.archiveStatus === 'ready' ? { archiveStatus: 'none' } : {}) });
+    await em.nativeUpdate(
+      DatasetVersion,
+      { id: version.id },
+      { archiveJobId: job.id, ...(version.archiveStatus === 'ready' ? { archiveStatus: 'none' } : {}) },
+    );
     return {
       status: 'building',
       dataset_id: dataset.id,
