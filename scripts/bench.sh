@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/toolchain.sh
 source scripts/services.sh
 ensure_postgres
+pnpm exec turbo run build --output-logs=errors-only
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 filter="${1:-}"
 status=0

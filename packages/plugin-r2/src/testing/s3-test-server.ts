@@ -152,6 +152,9 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
     child = null;
     if (running.exitCode === null && running.signalCode === null) {
       const exited = once(running, 'exit');
+      // The child is unref'd so a forgotten close() never holds a process open; while we wait for its
+      // exit it must keep the event loop alive, or a script awaiting stop() ends before it settles.
+      running.ref();
       running.kill('SIGKILL'); // an abrupt outage: the kernel drops every connection
       await exited;
     }

@@ -25,8 +25,11 @@ export interface JobDefinition<P = unknown, R = unknown> {
   payloadSchema: z.ZodType<P>;
   /** Default: the queue's timeout. */
   timeoutSeconds?: number;
-  /** Total attempts including the first (default 3). */
+  /** Total attempts including the first (default 3). A lost worker (killed mid-job) uses up an attempt too. */
   maxAttempts?: number;
+  /** Seconds before the first retry (default: runtime tuning, 10); doubles per attempt unless retryBackoff is false. */
+  retryDelaySeconds?: number;
+  retryBackoff?: boolean;
   /** Starting a job whose key matches a queued or running job returns that job instead. */
   dedupKey?(payload: P): string | null;
   run(ctx: JobContext<P>): Promise<R>;
@@ -51,6 +54,8 @@ export interface StartJobResult {
 }
 
 export interface JobListFilter {
+  /** Exactly these jobs (the console's progress feed); other filters still apply. */
+  ids?: string[];
   state?: Job['state'];
   kind?: string;
   limit?: number;
