@@ -15,6 +15,16 @@ import {
 } from './annotation-helpers.js';
 import { expectEnvelope } from './helpers.js';
 
+const SYSTEM = {
+  kind: 'system' as const,
+  id: 'test',
+  name: 'test',
+  organizationId: null,
+  roles: [],
+  scopes: ['admin' as const],
+  authenticatedBy: 'test',
+};
+
 describe('annotation workflow', () => {
   let env: AnnotationEnv;
   let projectId: string;
@@ -118,9 +128,7 @@ describe('annotation workflow', () => {
       method: 'POST',
       body: { batch_size: 5 },
     });
-    // The procedure sets 202; trpc/init.ts currently spreads ctx in authedProcedure, which drops
-    // ctx.responseStatus (datasets.create answers 200 too). Tighten to 202 once that is fixed.
-    expect([200, 202], res.text).toContain(res.status);
+    expect(res.status, res.text).toBe(202);
     const { job } = res.body as { job: { id: string; kind: string } };
     expect(job.kind).toBe('annotation.import');
     expect(res.headers.get('location')).toBe(`/api/v1/jobs/${job.id}`);
@@ -210,10 +218,16 @@ describe('annotation workflow', () => {
       method: 'POST',
       body: {},
     });
-    expect([200, 202], res.text).toContain(res.status); // see the import test about 202
+    expect(res.status, res.text).toBe(202);
+    const versionsBefore = await env.server.services.datasets.listVersions(SYSTEM, env.datasetId);
     const done = await env.server.services.jobs.waitFor((res.body as { job: { id: string } }).job.id, 30_000);
     expect(done.state, JSON.stringify(done.error)).toBe('completed');
+    // The pulled labels are recorded as a new immutable dataset version with a different content hash.
+    const versionsAfter = await env.server.services.datasets.listVersions(SYSTEM, env.datasetId);
+    expect(versionsAfter).toHaveLength(versionsBefore.length + 1);
+    expect(versionsAfter[0]!.contentHash).not.toBe(versionsBefore[0]!.contentHash);
     expect(done.result).toMatchObject({
+      dataset_version: versionsAfter[0]!.version,
       tasks_seen: 8,
       applied: 8,
       unmapped: 0,
@@ -257,6 +271,7 @@ describe('annotation workflow', () => {
   it('pulling again changes nothing', async () => {
     const { job } = await env.server.services.annotation.startPull(projectId, { actor: null, sync: true });
     expect(job.result).toMatchObject({ applied: 0, unchanged: 8 });
+    expect(job.result).not.toHaveProperty('dataset_version');
   });
 
   it('sync one task pulls its newest annotation', async () => {

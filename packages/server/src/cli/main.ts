@@ -12,7 +12,11 @@ const program = new Command()
   .name('labeler')
   .description('Labeler: datasets, annotation projects and storage from the command line.')
   .option('-c, --config <file>', 'JSON config file (default: $LABELER_CONFIG or ./labeler.json)')
-  .option('-s, --set <key=value...>', 'override a config key (dotted, e.g. label_studio.url=http://ls:8080)')
+  .option(
+    '-s, --set <key=value>',
+    'override a config key (dotted, e.g. label_studio.url=http://ls:8080); repeatable',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
   .option('--json', 'machine-readable JSON output', false)
   .showHelpAfterError()
   .exitOverride();

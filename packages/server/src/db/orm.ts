@@ -22,7 +22,13 @@ function baseOptions(): Partial<Options> {
   return {
     entities: ENTITIES,
     extensions: [Migrator],
-    migrations: { migrationsList: MIGRATIONS, transactional: true, allOrNothing: true, snapshot: false },
+    migrations: {
+      migrationsList: MIGRATIONS,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+    },
     // Serialization of dates as ISO strings, and no implicit transactions on read-only work.
     forceUtcTimezone: true,
     ignoreUndefinedInQuery: true,

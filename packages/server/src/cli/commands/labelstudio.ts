@@ -8,7 +8,7 @@ import {
   syncUndoCommand,
 } from '../ls-workflow.js';
 import { EXIT } from '../output.js';
-import { withServices } from '../context.js';
+import { CLI_PRINCIPAL, withServices } from '../context.js';
 import { contextOf } from './shared.js';
 
 /** Label Studio commands: ls test, ls project …, push, pull, sync disk, sync undo, workflow roundtrip. */
@@ -139,9 +139,19 @@ export function registerLabelStudioCommands(program: Command): void {
     .command('disk <datasetDir>')
     .description("write pulled labels into the dataset's own format (atomic, with .bak backups)")
     .option('--dry-run', 'print a per-sample diff and change nothing', false)
-    .action(async (dir: string, opts: { dryRun: boolean }, command: Command) => {
+    .option('--dataset <id>', 'also record the written folder as a new version of this Labeler dataset')
+    .action(async (dir: string, opts: { dryRun: boolean; dataset?: string }, command: Command) => {
       const { config, out } = contextOf(command);
       const report = await syncDiskCommand(config, dir, { dryRun: opts.dryRun }, out);
+      if (opts.dataset && !report.dryRun && report.changedSamples > 0) {
+        const datasetId = opts.dataset;
+        const imported = await withServices(config, (app) =>
+          app.storageFiles.importDirectory(datasetId, dir, CLI_PRINCIPAL),
+        );
+        out.info(
+          `dataset ${datasetId}: ${imported.imported} changed files uploaded → version ${imported.version.version}`,
+        );
+      }
       out.result(report, () =>
         [
           ...report.diffs.flatMap((d) => [

@@ -30,6 +30,8 @@ export interface PullSummary {
   unmapped: number;
   task_count: number;
   annotation_count: number;
+  /** The dataset version recording the pulled labels (when any label changed). */
+  dataset_version?: number;
 }
 
 type Progress = (done: number, total: number | null, message: string) => Promise<void>;

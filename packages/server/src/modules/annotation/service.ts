@@ -426,7 +426,18 @@ export class AnnotationService {
     },
   ): Promise<PullSummary> {
     try {
-      return await pullProject(this, this.app(), projectId, options);
+      const summary = await pullProject(this, this.app(), projectId, options);
+      // Pulled labels are dataset content: record them as a new immutable dataset version.
+      if (summary.applied > 0) {
+        const project = await this.getRecord(projectId);
+        const version = await this.app().datasets.createVersion(
+          project.datasetId,
+          null,
+          `annotations pulled from project ${projectId}`,
+        );
+        return { ...summary, dataset_version: version.version };
+      }
+      return summary;
     } finally {
       this.invalidate(projectId);
     }

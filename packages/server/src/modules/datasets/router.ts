@@ -244,11 +244,9 @@ export const datasetsRouter = router({
     }),
 
   // Console-only procedures (no REST path).
-  permissionsList: authedProcedure
-    .input(byId)
-    .query(async ({ ctx, input }) => ({
-      permissions: await ctx.app.datasets.listPermissions(ctx.principal, input.dataset_id),
-    })),
+  permissionsList: authedProcedure.input(byId).query(async ({ ctx, input }) => ({
+    permissions: await ctx.app.datasets.listPermissions(ctx.principal, input.dataset_id),
+  })),
   grant: adminProcedure
     .input(
       z.object({ dataset_id: datasetIdSchema, user_id: platformUserIdSchema, role: z.enum(DATASET_ROLES) }),

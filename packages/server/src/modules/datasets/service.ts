@@ -314,6 +314,12 @@ export class DatasetService {
       hash.update(`\n${f.path}\t${f.size}\t${f.sha256}`);
       totalBytes += Number(f.size);
     }
+    // Sample labels are content too (pulled annotations): one digest computed in the database.
+    const [labelsDigest] = (await em.execute(
+      `select count(*)::int as n, md5(coalesce(string_agg("id" || ':' || "labels"::text, E'\\n' order by "id"), '')) as digest from "dataset_sample" where "dataset_id" = ?`,
+      [dataset.id],
+    )) as Array<{ n: number; digest: string }>;
+    if (labelsDigest && labelsDigest.n > 0) hash.update(`\nlabels:${labelsDigest.n}:${labelsDigest.digest}`);
     const images = files.filter((f) => /\.(jpe?g|png|gif|bmp|webp|tiff?)$/i.test(f.path)).length;
     const version = em.create(DatasetVersion, {
       id: newId('datasetVersion'),

@@ -68,16 +68,35 @@ export function streamArchive(
   storage: StorageInstance,
   plan: ArchivePlan,
   onEntry?: (index: number, entry: ArchiveEntry) => void,
+  options: { readAhead?: number } = {},
 ): { stream: Readable; bytes: () => number } {
   const zip = new yazl.ZipFile();
   let written = 0;
+  // Open the next entries' GETs while the current one streams, so per-object latency overlaps with
+  // transfer; bodies are only read when yazl reaches them, so memory stays bounded by socket buffers.
+  const readAhead = Math.max(0, options.readAhead ?? 2);
+  const pending = new Map<number, Promise<Readable>>();
+  const open = (index: number) => {
+    const entry = plan.entries[index];
+    if (!entry || pending.has(index)) return;
+    const request = storage.get(entry.storageKey).then((result) => result.body);
+    request.catch(() => undefined);
+    pending.set(index, request);
+  };
+  const discardPending = () => {
+    for (const request of pending.values()) void request.then((s) => s.destroy()).catch(() => undefined);
+    pending.clear();
+  };
   plan.entries.forEach((entry, index) => {
     zip.addReadStreamLazy(entry.path, { compress: !COMPRESSED.test(entry.path), size: entry.size }, (cb) => {
-      storage
-        .get(entry.storageKey)
-        .then((result) => {
+      open(index);
+      for (let ahead = 1; ahead <= readAhead; ahead++) open(index + ahead);
+      const body = pending.get(index)!;
+      pending.delete(index);
+      body
+        .then((stream) => {
           onEntry?.(index, entry);
-          cb(null, result.body);
+          cb(null, stream);
         })
         .catch((error: Error) => cb(error, null as unknown as Readable));
     });
@@ -91,7 +110,11 @@ export function streamArchive(
     },
   });
   const out = new PassThrough();
-  zip.outputStream.on('error', (error) => out.destroy(error));
+  zip.outputStream.on('error', (error) => {
+    discardPending();
+    out.destroy(error);
+  });
+  out.on('close', discardPending);
   zip.outputStream.pipe(counter).pipe(out);
   return { stream: out, bytes: () => written };
 }

@@ -1,0 +1,171 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type LabelStudioSimulator, startLabelStudioSimulator } from '@labeler/plugin-labelstudio/simulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCliConfig } from '../src/cli/config.js';
+import { createTestDatabase, type TestDatabase } from '../src/testing/database.js';
+
+const BIN = fileURLToPath(new URL('../bin/labeler.js', import.meta.url));
+let db: TestDatabase;
+let dataDir: string;
+let sim: LabelStudioSimulator;
+
+/** Runs the real `labeler` binary (from sources) and collects its output and exit code. */
+function labeler(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: {
+        ...process.env,
+        LABELER_CLI_FROM_SOURCE: '1',
+        DATABASE_URL: db.url,
+        LABELER_DATA_DIR: dataDir,
+        LABELER_SECRET_KEY: 'cli-test-secret-key-with-32-characters!!',
+        LOG_LEVEL: 'silent',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => {
+      stdout += String(c);
+    });
+    child.stderr.on('data', (c) => {
+      stderr += String(c);
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('labeler_cli');
+  dataDir = mkdtempSync(join(tmpdir(), 'labeler-cli-'));
+  sim = await startLabelStudioSimulator();
+});
+afterAll(async () => {
+  await sim?.stop();
+  await db?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('labeler CLI', () => {
+  it('--help lists the commands', async () => {
+    const res = await labeler(['--help']);
+    expect(res.code).toBe(0);
+    for (const command of [
+      'serve',
+      'migrate',
+      'worker',
+      'sa',
+      'dataset',
+      'ls',
+      'push',
+      'pull',
+      'sync',
+      'workflow',
+    ])
+      expect(res.stdout).toContain(command);
+  });
+
+  it('sa create | list | revoke with --json against the database', async () => {
+    const created = await labeler([
+      '--json',
+      'sa',
+      'create',
+      'platform',
+      '--scopes',
+      'datasets:read,datasets:download',
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const account = JSON.parse(created.stdout) as {
+      service_account_id: string;
+      api_key: string;
+      scopes: string[];
+    };
+    expect(account.api_key).toMatch(/^lbl_sa_/);
+    expect(account.scopes).toEqual(['datasets:read', 'datasets:download']);
+    const listed = JSON.parse((await labeler(['--json', 'sa', 'list'])).stdout) as Array<{
+      id: string;
+      status: string;
+      key_prefix: string;
+    }>;
+    expect(listed.find((a) => a.id === account.service_account_id)).toMatchObject({ status: 'active' });
+    expect(JSON.stringify(listed)).not.toContain(account.api_key);
+    const revoked = await labeler(['--json', 'sa', 'revoke', account.service_account_id]);
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ id: account.service_account_id, status: 'revoked' });
+  });
+
+  it('clear exit codes: bad usage and bad configuration are 2, an unknown id is a clean error', async () => {
+    const badScope = await labeler(['sa', 'create', 'x', '--scopes', 'root']);
+    expect(badScope.code).not.toBe(0);
+    expect(badScope.stderr).toContain('unknown scope "root"');
+    const badSet = await labeler(['--set', 'batch_size=lots', 'sa', 'list']);
+    expect(badSet.code).toBe(2);
+    expect(badSet.stderr).toContain('batch_size');
+    const unknown = await labeler(['--json', 'sa', 'revoke', 'sa_doesnotexist']);
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.stdout)).toMatchObject({ error: { code: 'SERVICE_ACCOUNT_NOT_FOUND' } });
+    expect(unknown.stdout).not.toMatch(/\.ts:\d+/);
+    const unknownCommand = await labeler(['frobnicate']);
+    expect(unknownCommand.code).toBe(2);
+  });
+
+  it('ls test diagnoses Label Studio, and exits 1 with the fix when the token is bad', async () => {
+    const ok = await labeler(['--json', 'ls', 'test'], {
+      LABEL_STUDIO_URL: sim.url,
+      LABEL_STUDIO_API_KEY: sim.legacyToken,
+    });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, tokenKind: 'legacy' });
+    const bad = await labeler(['ls', 'test'], {
+      LABEL_STUDIO_URL: sim.url,
+      LABEL_STUDIO_API_KEY: 'not-a-valid-token-0000000000',
+    });
+    expect(bad.code).not.toBe(0);
+    expect(`${bad.stdout}${bad.stderr}`).toMatch(/token/i);
+  });
+});
+
+describe('config precedence: defaults < file < env < --set', () => {
+  it('each layer overrides the one before', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'labeler-cfg-'));
+    const file = join(dir, 'labeler.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        label_studio: { url: 'http://from-file:8080', api_key: 'file-key' },
+        batch_size: 10,
+        label_field: 'from_file',
+      }),
+    );
+    const fileOnly = loadCliConfig({ configFile: file, env: {} });
+    expect(fileOnly).toMatchObject({
+      label_studio: { url: 'http://from-file:8080', api_key: 'file-key' },
+      batch_size: 10,
+      label_field: 'from_file',
+      upload_strategy: 'sdk_batched',
+    });
+    const withEnv = loadCliConfig({
+      configFile: file,
+      env: { LABEL_STUDIO_URL: 'http://from-env:8080', LABEL_STUDIO_API_KEY: 'env-key' },
+    });
+    expect(withEnv.label_studio).toMatchObject({ url: 'http://from-env:8080', api_key: 'env-key' });
+    const withSet = loadCliConfig({
+      configFile: file,
+      env: { LABEL_STUDIO_URL: 'http://from-env:8080' },
+      set: ['label_studio.url=http://from-set:8080', 'batch_size=25'],
+    });
+    expect(withSet.label_studio.url).toBe('http://from-set:8080');
+    expect(withSet.batch_size).toBe(25);
+    expect(() => loadCliConfig({ configFile: join(dir, 'missing.json'), env: {} })).toThrow(/does not exist/);
+    expect(() => loadCliConfig({ env: {}, set: ['upload_strategy=fastest'] })).toThrow(/upload_strategy/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
