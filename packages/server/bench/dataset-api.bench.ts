@@ -148,8 +148,8 @@ async function main() {
       DATABASE_URL: db.url,
       LABELER_ADMIN_TOKEN: adminToken,
       LABELER_SECRET_KEY: 'bench-secret-key-with-at-least-32-characters',
-      LABELER_RATE_LIMIT_PER_ACCOUNT: '100000000',
-      LABELER_RATE_LIMIT_PER_DATASET: '100000000',
+      LABELER_RATE_LIMIT_PER_ACCOUNT: '1000000',
+      LABELER_RATE_LIMIT_PER_DATASET: '1000000',
       NODE_ENV: 'production',
       CHILD_WORKERS: 'true',
     });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,89 @@ describe('labeler CLI', () => {
     expect(unknown.stdout).not.toMatch(/\.ts:\d+/);
     const unknownCommand = await labeler(['frobnicate']);
     expect(unknownCommand.code).toBe(2);
+  });
+
+  it('dataset import registers files and the samples (ids and labels) of a COCO folder as a version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'labeler-import-'));
+    mkdirSync(join(dir, 'data'));
+    // A tiny COCO detection dataset (labels.json + data/) with two images.
+    const png = (w: number, h: number) => {
+      const b = Buffer.alloc(33);
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]).copy(
+        b,
+      );
+      b.writeUInt32BE(w, 16);
+      b.writeUInt32BE(h, 20);
+      return b;
+    };
+    writeFileSync(join(dir, 'data', 'a.png'), png(100, 50));
+    writeFileSync(join(dir, 'data', 'b.png'), png(40, 40));
+    writeFileSync(
+      join(dir, 'labels.json'),
+      JSON.stringify({
+        images: [
+          { id: 1, file_name: 'a.png', width: 100, height: 50 },
+          { id: 2, file_name: 'b.png', width: 40, height: 40 },
+        ],
+        annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [10, 10, 20, 20], area: 400, iscrowd: 0 }],
+        categories: [
+          { id: 1, name: 'bottle' },
+          { id: 2, name: 'cap' },
+        ],
+      }),
+    );
+    const res = await labeler([
+      '--json',
+      'dataset',
+      'import',
+      dir,
+      '--name',
+      'coco-import',
+      '--format',
+      'coco',
+      '--annotation-path',
+      'labels.json',
+    ]);
+    expect(res.code, `${res.stdout}${res.stderr}`).toBe(0);
+    const result = JSON.parse(res.stdout) as {
+      dataset_id: string;
+      imported: number;
+      samples: number;
+      version: number;
+      content_hash: string;
+    };
+    expect(result).toMatchObject({ imported: 3, samples: 2, version: 2 });
+    const again = JSON.parse(
+      (await labeler(['--json', 'dataset', 'import', dir, '--dataset', result.dataset_id])).stdout,
+    ) as typeof result;
+    expect(again).toMatchObject({ imported: 0, samples: 2 });
+    const pg = await import('pg');
+    const client = new pg.default.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const samples = (
+        await client.query(
+          'select id, filepath, width, labels from dataset_sample where dataset_id = $1 order by filepath',
+          [result.dataset_id],
+        )
+      ).rows;
+      expect(samples.map((s) => s.filepath)).toEqual(['data/a.png', 'data/b.png']);
+      expect(samples[0].width).toBe(100);
+      expect(samples[0].labels.ground_truth.detections[0]).toMatchObject({ label: 'bottle' });
+      const dataset = (
+        await client.query('select class_names, num_images, annotation_path from dataset where id = $1', [
+          result.dataset_id,
+        ])
+      ).rows[0];
+      expect(dataset).toMatchObject({
+        class_names: ['bottle', 'cap'],
+        num_images: 2,
+        annotation_path: `datasets/${result.dataset_id}/labels.json`,
+      });
+    } finally {
+      await client.end();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('ls test diagnoses Label Studio, and exits 1 with the fix when the token is bad', async () => {

@@ -1,5 +1,7 @@
 import type { Principal } from '@labeler/core';
 import type { Request, Response } from 'express';
+// req.id / req.log are declared by pino-http's type augmentation of the request.
+import type {} from 'pino-http';
 import type { AppServices } from '../app/services.js';
 import type { Logger } from '../lib/logger.js';
 

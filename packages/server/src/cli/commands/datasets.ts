@@ -117,6 +117,7 @@ export function registerDatasetCommands(program: Command): void {
               dataset_id: datasetId,
               imported: imported.imported,
               unchanged: imported.skipped,
+              samples: imported.samples,
               version: imported.version.version,
               content_hash: imported.version.contentHash,
             };
@@ -127,7 +128,7 @@ export function registerDatasetCommands(program: Command): void {
         out.result(
           result,
           () =>
-            `dataset ${result.dataset_id}: ${result.imported} files uploaded, ${result.unchanged} unchanged → version ${result.version} (${result.content_hash})`,
+            `dataset ${result.dataset_id}: ${result.imported} files uploaded, ${result.unchanged} unchanged, ${result.samples} samples → version ${result.version} (${result.content_hash})`,
         );
       },
     );

@@ -5,6 +5,7 @@ import { join, relative, sep } from 'node:path';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isLabelerError, LabelerError, type Principal, type StorageInstance } from '@labeler/core';
+import { createFiftyOneConnector } from '@labeler/plugin-fiftyone';
 import type { AppServices } from '../../app/services.js';
 import type { Em } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
@@ -31,6 +32,64 @@ const CONTENT_TYPES: Record<string, string> = {
 
 export function contentTypeOf(path: string): string {
   return CONTENT_TYPES[path.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+}
+
+const IMAGE_FILE = /\.(jpe?g|png|gif|bmp|webp|tiff?)$/i;
+
+export interface SampleRecord {
+  id: string;
+  width: number | null;
+  height: number | null;
+  tags: string[];
+  labels: Record<string, unknown>;
+}
+
+/** Stable 24-hex sample id from the dataset-relative image path (the shape of a FiftyOne ObjectId). */
+export function sampleIdForPath(path: string): string {
+  return createHash('sha1').update(`labeler-sample:${path}`).digest('hex').slice(0, 24);
+}
+
+/** A PostgreSQL array literal: array bindings would be expanded into value lists by the driver. */
+function pgTextArray(values: string[]): string {
+  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}
+
+/**
+ * Every imported image is a sample. Samples read from the dataset's own format keep their ids and labels;
+ * other images get a path-derived id. Existing samples keep the labels they already have (annotations).
+ */
+async function registerSamples(
+  em: Em,
+  datasetId: string,
+  imagePaths: string[],
+  known: Map<string, SampleRecord> | undefined,
+): Promise<number> {
+  let registered = 0;
+  for (let i = 0; i < imagePaths.length; i += 500) {
+    const batch = imagePaths.slice(i, i + 500);
+    const rows: string[] = [];
+    const values: unknown[] = [];
+    for (const path of batch) {
+      const sample = known?.get(path);
+      rows.push('(?, ?, ?, ?, ?, ?::text[], ?::jsonb, now())');
+      values.push(
+        datasetId,
+        sample?.id ?? sampleIdForPath(path),
+        path,
+        sample?.width ?? null,
+        sample?.height ?? null,
+        pgTextArray(sample?.tags ?? []),
+        JSON.stringify(sample?.labels ?? {}),
+      );
+    }
+    await em.execute(
+      `insert into "dataset_sample" ("dataset_id", "id", "filepath", "width", "height", "tags", "labels", "updated_at") values ${rows.join(', ')}
+       on conflict ("dataset_id", "id") do update set "filepath" = excluded."filepath", "width" = coalesce(excluded."width", "dataset_sample"."width"), "height" = coalesce(excluded."height", "dataset_sample"."height")`,
+      values,
+    );
+    registered += batch.length;
+  }
+  return registered;
 }
 
 /** Relative dataset paths: forward slashes, no "..", no leading slash. */
@@ -173,8 +232,11 @@ export class StorageFilesService {
       signal?: AbortSignal;
       note?: string;
       annotationPath?: string | null;
+      /** Samples read from the dataset's own format, keyed by dataset-relative image path. */
+      samples?: Map<string, SampleRecord>;
+      classNames?: string[];
     } = {},
-  ): Promise<{ imported: number; skipped: number; version: DatasetVersion }> {
+  ): Promise<{ imported: number; skipped: number; samples: number; version: DatasetVersion }> {
     const app = this.app();
     const em = app.orm.em.fork();
     const dataset = await em.findOne(Dataset, { id: datasetId, deletedAt: null });
@@ -183,6 +245,7 @@ export class StorageFilesService {
     const nextVersion = dataset.version + 1;
     let imported = 0;
     let skipped = 0;
+    const imagePaths: string[] = [];
     for await (const file of files) {
       options.signal?.throwIfAborted();
       const path = normaliseDatasetPath(file.path);
@@ -198,6 +261,7 @@ export class StorageFilesService {
         })
         .catch(asStorageUnavailable);
       const { sha256, size } = result();
+      if (IMAGE_FILE.test(path)) imagePaths.push(path);
       const current = await em.findOne(DatasetFile, { datasetId, path, lastVersion: null });
       if (current && current.sha256 === sha256) skipped++;
       else {
@@ -219,14 +283,22 @@ export class StorageFilesService {
       options.onProgress?.(imported + skipped, path);
     }
     if (options.annotationPath !== undefined) dataset.annotationPath = options.annotationPath;
+    if (options.classNames?.length && !dataset.classNames.length) {
+      dataset.classNames = options.classNames;
+      dataset.numClasses = options.classNames.length;
+    }
     await em.flush();
+    const samples = await registerSamples(em, datasetId, imagePaths, options.samples);
     const version = await em.transactional((tem) =>
       app.datasets.createVersion(datasetId, actor, options.note ?? 'file import', tem),
     );
-    return { imported, skipped, version };
+    return { imported, skipped, samples, version };
   }
 
-  /** Imports a local folder (CLI). */
+  /**
+   * Imports a local folder (CLI). When the folder is a dataset in a known format (FiftyOne, COCO, YOLO,
+   * image folder), its samples keep their ids (fiftyone_id) and labels.
+   */
   async importDirectory(
     datasetId: string,
     dir: string,
@@ -238,6 +310,25 @@ export class StorageFilesService {
     } = {},
   ) {
     const root = dir;
+    const connector = createFiftyOneConnector({ default_label_field: 'ground_truth' });
+    const format = await connector.detectFormat(root);
+    const samples = new Map<string, SampleRecord>();
+    let classNames: string[] = [];
+    if (format) {
+      const source = { path: root, format, labelField: 'ground_truth' };
+      classNames = (await connector.readInfo(source)).classes;
+      for await (const sample of connector.readSamples(source)) {
+        const rel = relative(root, sample.filepath).split(sep).join('/');
+        if (rel.startsWith('..')) continue;
+        samples.set(rel, {
+          id: sample.id,
+          width: sample.metadata.width ?? null,
+          height: sample.metadata.height ?? null,
+          tags: sample.tags,
+          labels: sample.labels as Record<string, unknown>,
+        });
+      }
+    }
     async function* files() {
       for await (const full of walk(root)) {
         const info = await stat(full);
@@ -248,7 +339,12 @@ export class StorageFilesService {
         };
       }
     }
-    return this.importFiles(datasetId, files(), actor, { ...options, note: `import from ${dir}` });
+    return this.importFiles(datasetId, files(), actor, {
+      ...options,
+      note: `import from ${dir}${format ? ` (${format})` : ''}`,
+      samples,
+      classNames,
+    });
   }
 
   /** Adopts objects already under datasets/{id}/ in the dataset's storage (hashing each by streaming). */
