@@ -24,7 +24,13 @@ async function startProcess(
 ): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    ['--conditions=@labeler/source', '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))],
+    [
+      '--experimental-async-context-frame',
+      '--conditions=@labeler/source',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL(script, import.meta.url)),
+    ],
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

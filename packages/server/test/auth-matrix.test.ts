@@ -202,6 +202,8 @@ describe('authorization matrix: every route × every credential problem', () => 
         `update service_account set previous_key_expires_at = now() - interval '1 second' where id = ?`,
         [sa.service_account_id],
       );
+    // Labeler's own writes notify every process; a direct database edit has to say so itself.
+    await server.services.serviceAccounts.invalidateKeys();
     expect((await server.request(`/api/v1/datasets/${publicDs.id}`, { token: sa.api_key })).status).toBe(401);
     expect((await server.request(`/api/v1/datasets/${publicDs.id}`, { token: newKey })).status).toBe(200);
   });

@@ -108,3 +108,25 @@ describe('rate limits are exact across two server processes on one database', ()
     expect(body.datasets[cold.id]).toEqual({ id: cold.id, name: 'batch-cold' });
   });
 });
+
+describe('revocation across processes', () => {
+  it('a key revoked through one process is refused by the other at once, though it had it cached', async () => {
+    const sa = await createServiceAccount(a, ['datasets:read'], 'cross-process-revoke');
+    const dataset = await createDataset(a, { name: 'revocation target' });
+    for (let i = 0; i < 3; i++)
+      expect((await hit(b.url, `/api/v1/datasets/${dataset.id}`, sa.api_key)).status).toBe(200);
+    const revoked = await a.request(`/api/v1/auth/service-accounts/${sa.service_account_id}/revoke`, {
+      method: 'POST',
+      body: {},
+    });
+    expect(revoked.status).toBe(200);
+    // NOTIFY is delivered asynchronously; allow it a moment, far below any cache TTL.
+    let status = 0;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      status = (await hit(b.url, `/api/v1/datasets/${dataset.id}`, sa.api_key)).status;
+      if (status === 401) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(status).toBe(401);
+  });
+});

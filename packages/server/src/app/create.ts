@@ -76,7 +76,8 @@ export async function createServices(
     dataDir: config.dataDir,
   });
   const audit = new AuditService(orm);
-  const serviceAccounts = new ServiceAccountService(orm, audit);
+  const serviceAccounts = new ServiceAccountService(orm, audit, { databaseUrl: config.DATABASE_URL, logger });
+  await serviceAccounts.start();
   const adminUsers = new AdminUserService(orm, audit, config.LABELER_SESSION_TTL_HOURS);
 
   const authDefinitions = [serviceAccountAuthPlugin(serviceAccounts), localAdminAuthPlugin(adminUsers)];

@@ -33,7 +33,7 @@ export const datasetsRouter = router({
     .input(byId)
     .output(datasetSchema)
     .query(async ({ ctx, input }) =>
-      toDatasetView(await ctx.app.datasets.getVisible(ctx.principal, input.dataset_id)),
+      toDatasetView(await ctx.app.datasets.findVisible(ctx.principal, input.dataset_id)),
     ),
 
   list: platformProcedure('datasets:read')
@@ -86,7 +86,7 @@ export const datasetsRouter = router({
     .input(z.object({ dataset_id: datasetIdSchema, user_id: platformUserIdSchema }))
     .output(permissionOutput)
     .query(async ({ ctx, input }) => {
-      const dataset = await ctx.app.datasets.getVisible(ctx.principal, input.dataset_id);
+      const dataset = await ctx.app.datasets.findVisible(ctx.principal, input.dataset_id);
       const decision = await ctx.app.datasets.checkAccess(dataset, input.user_id);
       return { dataset_id: dataset.id, user_id: input.user_id, ...decision };
     }),

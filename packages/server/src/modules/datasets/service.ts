@@ -9,9 +9,15 @@ import {
 import type { Em, Orm } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditService } from '../audit/service.js';
-import { Membership } from '../organizations/entities.js';
 import { DatasetPermission } from '../permissions/entities.js';
 import { Dataset, DatasetFile, DatasetVersion } from './entities.js';
+import {
+  accessFacts,
+  type DatasetRecord,
+  findVisibleDataset,
+  findVisibleDatasets,
+  listVisibleDatasets,
+} from './reads.js';
 import type { DatasetVersionView, ListDatasetsInput } from './schemas.js';
 
 type DatasetCreate = {
@@ -37,7 +43,7 @@ export interface AccessDecision {
   reason: PermissionReason;
 }
 
-export function toDatasetView(d: Dataset): DatasetView {
+export function toDatasetView(d: Dataset | DatasetRecord): DatasetView {
   return {
     id: d.id,
     name: d.name,
@@ -113,46 +119,39 @@ export class DatasetService {
   async list(
     principal: Principal,
     input: ListDatasetsInput,
-  ): Promise<{ total: number; page: number; limit: number; datasets: Dataset[] }> {
-    const em = this.orm.em.fork();
-    const where: Record<string, unknown> = { ...visibilityFilter(principal) };
-    const and: Record<string, unknown>[] = [];
-    if (input.user_id !== undefined) and.push({ ownerId: input.user_id });
-    if (input.visibility) and.push({ visibility: input.visibility });
-    if (input.labeled !== undefined) and.push({ labeled: input.labeled });
-    if (input.format) and.push({ format: input.format });
-    if (input.tags?.length) and.push({ tags: { $contains: input.tags } });
-    if (input.search) and.push({ name: { $ilike: `%${input.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` } });
-    const filter = and.length ? { ...where, $and: and } : where;
-    const [datasets, total] = await em.findAndCount(Dataset, filter, {
-      orderBy: { createdAt: 'desc', id: 'desc' },
-      limit: input.limit,
-      offset: (input.page - 1) * input.limit,
-    });
+  ): Promise<{ total: number; page: number; limit: number; datasets: DatasetRecord[] }> {
+    const { total, datasets } = await listVisibleDatasets(this.orm.em, principal, input);
     return { total, page: input.page, limit: input.limit, datasets };
   }
 
-  async batch(principal: Principal, ids: string[]): Promise<Map<string, Dataset>> {
-    const unique = [...new Set(ids)];
-    const rows = await this.orm.em
-      .fork()
-      .find(Dataset, { id: { $in: unique }, ...visibilityFilter(principal) });
+  async batch(principal: Principal, ids: string[]): Promise<Map<string, DatasetRecord>> {
+    const rows = await findVisibleDatasets(this.orm.em, principal, [...new Set(ids)]);
     return new Map(rows.map((d) => [d.id, d]));
   }
 
+  /** Read path (no change tracking): one visible dataset. */
+  async findVisible(principal: Principal, id: string): Promise<DatasetRecord> {
+    const dataset = await findVisibleDataset(this.orm.em, principal, id);
+    if (!dataset) throw datasetNotFound(id);
+    return dataset;
+  }
+
   /** The spec's permission reasons, strongest first: owner, explicit permission, organization member, public. */
-  async checkAccess(dataset: Dataset, userId: number, em: Em = this.orm.em.fork()): Promise<AccessDecision> {
+  async checkAccess(
+    dataset: Pick<DatasetRecord, 'id' | 'ownerId' | 'visibility'> & { organizationId?: string | null },
+    userId: number,
+    em: Em = this.orm.em,
+  ): Promise<AccessDecision> {
     if (dataset.ownerId === userId) return { has_access: true, role: 'owner', reason: 'owner' };
-    const explicit = await em.findOne(DatasetPermission, { datasetId: dataset.id, userId });
-    if (explicit) return { has_access: true, role: explicit.role, reason: 'explicit_permission' };
-    if (dataset.organizationId && dataset.visibility !== 'private') {
-      const member = await em.findOne(Membership, { organizationId: dataset.organizationId, userId });
-      if (member)
-        return {
-          has_access: true,
-          role: member.role === 'admin' ? 'editor' : 'viewer',
-          reason: 'organization_member',
-        };
+    const facts = await accessFacts(em, dataset, userId);
+    if (facts.explicitRole)
+      return { has_access: true, role: facts.explicitRole, reason: 'explicit_permission' };
+    if (dataset.organizationId && dataset.visibility !== 'private' && facts.memberRole) {
+      return {
+        has_access: true,
+        role: facts.memberRole === 'admin' ? 'editor' : 'viewer',
+        reason: 'organization_member',
+      };
     }
     if (dataset.visibility === 'public')
       return { has_access: true, role: 'viewer', reason: 'public_dataset' };

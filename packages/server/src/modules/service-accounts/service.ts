@@ -8,6 +8,8 @@ import type { Orm } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditService } from '../audit/service.js';
 import { ServiceAccount } from './entities.js';
+import { type CachedAccount, INVALIDATION_CHANNEL, ServiceAccountKeyCache } from './key-cache.js';
+import type { Logger } from '../../lib/logger.js';
 import { displayPrefix, generateServiceAccountKey, hashKey, isWellFormedServiceAccountKey } from './keys.js';
 
 export interface CreatedServiceAccount {
@@ -34,10 +36,26 @@ export class ServiceAccountService {
   readonly #pendingUsage = new Map<string, { requests: number; limited: number; lastUsed: Date }>();
   #flushTimer: NodeJS.Timeout | null = null;
 
+  readonly #keys: ServiceAccountKeyCache;
+
   constructor(
     private readonly orm: Orm,
     private readonly audit: AuditService,
-  ) {}
+    options: { databaseUrl?: string | undefined; logger: Logger },
+  ) {
+    this.#keys = new ServiceAccountKeyCache(options.databaseUrl, options.logger);
+  }
+
+  /** Starts listening for key changes made by other processes. */
+  async start(): Promise<void> {
+    await this.#keys.start();
+  }
+
+  /** Drops cached keys here and in every other process (after revoke, rotate, re-key). */
+  async invalidateKeys(): Promise<void> {
+    this.#keys.clear();
+    await this.orm.em.execute(`select pg_notify('${INVALIDATION_CHANNEL}', '')`).catch(() => undefined);
+  }
 
   static toView(
     sa: ServiceAccount,
@@ -135,6 +153,7 @@ export class ServiceAccountService {
       sa.revokedAt = new Date();
       sa.previousKeyExpiresAt = null;
       await em.flush();
+      await this.invalidateKeys();
       await this.audit.record({
         actor,
         action: 'service_account.revoked',
@@ -168,6 +187,7 @@ export class ServiceAccountService {
     sa.keyHash = hash;
     sa.keyPrefix = prefix;
     await em.flush();
+    await this.invalidateKeys();
     await this.audit.record({
       actor,
       action: 'service_account.rotated',
@@ -198,6 +218,7 @@ export class ServiceAccountService {
         existing.keyPrefix = displayPrefix(token).replace(/./g, (c, i) => (i < 4 ? c : '*'));
         existing.revokedAt = null;
         await em.flush();
+        await this.invalidateKeys();
       }
       return;
     }
@@ -225,8 +246,7 @@ export class ServiceAccountService {
       fail('malformed', 'The API key is malformed. Keys look like lbl_sa_… and are shown once when created.');
     }
     const hash = hashKey(key);
-    const em = this.orm.em.fork();
-    const sa = await em.findOne(ServiceAccount, { $or: [{ keyHash: hash }, { previousKeyHash: hash }] });
+    const sa = this.#keys.get(hash) ?? (await this.#lookup(hash));
     const now = new Date();
     if (!sa)
       return fail(
@@ -249,6 +269,31 @@ export class ServiceAccountService {
       scopes: sa.scopes as Scope[],
       authenticatedBy: 'service-account-key',
     };
+  }
+
+  /** One indexed lookup by key hash (current or previous key); cached on success. */
+  async #lookup(hash: string): Promise<CachedAccount | null> {
+    const rows = (await this.orm.em.execute(
+      `select "id", "name", "organization_id", "scopes", "key_hash", "previous_key_hash", "previous_key_expires_at", "expires_at", "revoked_at"
+       from "service_account" where "key_hash" = ? or "previous_key_hash" = ? limit 1`,
+      [hash, hash],
+    )) as Array<Record<string, unknown>>;
+    const row = rows[0];
+    if (!row) return null;
+    const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+    const account: CachedAccount = {
+      id: String(row.id),
+      name: String(row.name),
+      organizationId: (row.organization_id as string | null) ?? null,
+      scopes: (row.scopes as string[]) ?? [],
+      keyHash: String(row.key_hash),
+      previousKeyHash: (row.previous_key_hash as string | null) ?? null,
+      previousKeyExpiresAt: date(row.previous_key_expires_at),
+      expiresAt: date(row.expires_at),
+      revokedAt: date(row.revoked_at),
+    };
+    this.#keys.set(hash, account);
+    return account;
   }
 
   noteUsage(id: string, rateLimited: boolean): void {
@@ -280,6 +325,7 @@ export class ServiceAccountService {
   }
 
   async stop(): Promise<void> {
+    await this.#keys.stop();
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     await this.flushUsage().catch(() => undefined);
   }

@@ -1,0 +1,184 @@
+import type { DatasetFormat, DatasetRole, Principal, Visibility } from '@labeler/core';
+import type { Em } from '../../db/orm.js';
+import type { ListDatasetsInput } from './schemas.js';
+
+/**
+ * The Platform's hot read paths (get, list, batch, permission check) as single parameterised SQL
+ * statements. MikroORM's query building and hydration cost ~0.7 ms of CPU per findOne on these 2-core
+ * machines, several times the query itself; these reads need neither change tracking nor an identity map,
+ * and map rows straight into the same shape as the entity (so toDatasetView serves both).
+ */
+export interface DatasetRecord {
+  id: string;
+  organizationId: string | null;
+  name: string;
+  description: string | null;
+  format: DatasetFormat;
+  labeled: boolean;
+  storageInstanceId: string | null;
+  storageType: string;
+  storagePath: string;
+  annotationPath: string | null;
+  numClasses: number;
+  numImages: number;
+  classNames: string[];
+  tags: string[];
+  visibility: Visibility;
+  ownerId: number;
+  version: number;
+  contentHash: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface DatasetRow {
+  id: string;
+  organization_id: string | null;
+  name: string;
+  description: string | null;
+  format: DatasetFormat;
+  labeled: boolean;
+  storage_instance_id: string | null;
+  storage_type: string;
+  storage_path: string;
+  annotation_path: string | null;
+  num_classes: number;
+  num_images: number;
+  class_names: string[];
+  tags: string[];
+  visibility: Visibility;
+  owner_id: number;
+  version: number;
+  content_hash: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const COLUMNS = `"id", "organization_id", "name", "description", "format", "labeled", "storage_instance_id", "storage_type",
+  "storage_path", "annotation_path", "num_classes", "num_images", "class_names", "tags", "visibility", "owner_id", "version",
+  "content_hash", "created_at", "updated_at"`;
+
+function toRecord(row: DatasetRow): DatasetRecord {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    name: row.name,
+    description: row.description,
+    format: row.format,
+    labeled: row.labeled,
+    storageInstanceId: row.storage_instance_id,
+    storageType: row.storage_type,
+    storagePath: row.storage_path,
+    annotationPath: row.annotation_path,
+    numClasses: Number(row.num_classes),
+    numImages: Number(row.num_images),
+    classNames: row.class_names ?? [],
+    tags: row.tags ?? [],
+    visibility: row.visibility,
+    ownerId: Number(row.owner_id),
+    version: Number(row.version),
+    contentHash: row.content_hash,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+/** The visibility rule of DatasetService (see visibilityFilter) as SQL; appends its parameters. */
+function visibleSql(principal: Principal, params: unknown[]): string {
+  if (!principal.organizationId) return `"deleted_at" is null`;
+  params.push(principal.organizationId);
+  return `"deleted_at" is null and ("visibility" = 'public' or "organization_id" = ?)`;
+}
+
+export async function findVisibleDataset(
+  em: Em,
+  principal: Principal,
+  id: string,
+): Promise<DatasetRecord | null> {
+  const params: unknown[] = [id];
+  const visible = visibleSql(principal, params);
+  const rows = (await em.execute(
+    `select ${COLUMNS} from "dataset" where "id" = ? and ${visible} limit 1`,
+    params,
+  )) as DatasetRow[];
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+export async function findVisibleDatasets(
+  em: Em,
+  principal: Principal,
+  ids: string[],
+): Promise<DatasetRecord[]> {
+  if (!ids.length) return [];
+  const params: unknown[] = [...ids];
+  const visible = visibleSql(principal, params);
+  const rows = (await em.execute(
+    `select ${COLUMNS} from "dataset" where "id" in (${ids.map(() => '?').join(', ')}) and ${visible}`,
+    params,
+  )) as DatasetRow[];
+  return rows.map(toRecord);
+}
+
+/** Filters, newest first, with the total in the same statement (a window count). */
+export async function listVisibleDatasets(
+  em: Em,
+  principal: Principal,
+  input: ListDatasetsInput,
+): Promise<{ total: number; datasets: DatasetRecord[] }> {
+  const params: unknown[] = [];
+  const where = [visibleSql(principal, params)];
+  if (input.user_id !== undefined) {
+    where.push('"owner_id" = ?');
+    params.push(input.user_id);
+  }
+  if (input.visibility) {
+    where.push('"visibility" = ?');
+    params.push(input.visibility);
+  }
+  if (input.labeled !== undefined) {
+    where.push('"labeled" = ?');
+    params.push(input.labeled);
+  }
+  if (input.format) {
+    where.push('"format" = ?');
+    params.push(input.format);
+  }
+  if (input.tags?.length) {
+    where.push(`"tags" @> ?::text[]`);
+    params.push(`{${input.tags.map((t) => `"${t.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`);
+  }
+  if (input.search) {
+    where.push(`"name" ilike ? escape '\\'`);
+    params.push(`%${input.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  }
+  params.push(input.limit, (input.page - 1) * input.limit);
+  const rows = (await em.execute(
+    `select ${COLUMNS}, count(*) over () as "total" from "dataset" where ${where.join(' and ')}
+     order by "created_at" desc, "id" desc limit ? offset ?`,
+    params,
+  )) as Array<DatasetRow & { total: string | number }>;
+  let total = rows[0] ? Number(rows[0].total) : 0;
+  if (!rows.length && input.page > 1) {
+    // Past the last page the window count has no row to ride on: count separately.
+    const counted = (await em.execute(
+      `select count(*)::int as "n" from "dataset" where ${where.join(' and ')}`,
+      params.slice(0, -2),
+    )) as Array<{ n: number }>;
+    total = Number(counted[0]?.n ?? 0);
+  }
+  return { total, datasets: rows.map(toRecord) };
+}
+
+/** The explicit permission and organization membership of a user for a dataset, in one round trip. */
+export async function accessFacts(
+  em: Em,
+  dataset: Pick<DatasetRecord, 'id'> & { organizationId?: string | null },
+  userId: number,
+): Promise<{ explicitRole: DatasetRole | null; memberRole: 'admin' | 'member' | null }> {
+  const rows = (await em.execute(
+    `select (select "role" from "dataset_permission" where "dataset_id" = ? and "user_id" = ?) as "explicit_role",
+            (select "role" from "membership" where "organization_id" = ? and "user_id" = ?) as "member_role"`,
+    [dataset.id, userId, dataset.organizationId ?? '', userId],
+  )) as Array<{ explicit_role: DatasetRole | null; member_role: 'admin' | 'member' | null }>;
+  return { explicitRole: rows[0]?.explicit_role ?? null, memberRole: rows[0]?.member_role ?? null };
+}
