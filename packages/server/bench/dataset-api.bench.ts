@@ -207,7 +207,8 @@ async function main() {
 
     const rows: BenchRow[] = [];
     const auth = { authorization: `Bearer ${key}` };
-    for (const endpoint of ENDPOINTS) {
+    const only = process.env.BENCH_ENDPOINTS?.split(',');
+    for (const endpoint of ENDPOINTS.filter((e) => !only || only.includes(e.name))) {
       // Warm both up, then measure each in turn.
       await load(labeler.url, endpoint.method, endpoint.labeler, auth, { connections: 10, rate: 300 });
       await load(bare.url, endpoint.method, endpoint.bare, {}, { connections: 10, rate: 300 });
@@ -273,7 +274,7 @@ async function main() {
         `${endpoint.name}: p95 ${p95L.toFixed(2)} ms (bare ${p95B.toFixed(2)}), max ${maxL.rps.toFixed(0)} req/s (bare ${maxB.rps.toFixed(0)})`,
       );
     }
-    writeBenchResult('dataset-api', rows, {
+    writeBenchResult(only ? `dataset-api.${only.join('-')}` : 'dataset-api', rows, {
       datasets: DATASETS,
       seconds_per_measurement: SECONDS,
       offered_rate: RATE,

@@ -151,22 +151,41 @@ export async function listVisibleDatasets(
     where.push(`"name" ilike ? escape '\\'`);
     params.push(`%${input.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   }
-  params.push(input.limit, (input.page - 1) * input.limit);
+  const filterSql = where.join(' and ');
+  const filterParams = [...params];
   const rows = (await em.execute(
-    `select ${COLUMNS}, count(*) over () as "total" from "dataset" where ${where.join(' and ')}
-     order by "created_at" desc, "id" desc limit ? offset ?`,
+    `select ${COLUMNS} from "dataset" where ${filterSql} order by "created_at" desc, "id" desc limit ? offset ?`,
+    [...filterParams, input.limit, (input.page - 1) * input.limit],
+  )) as DatasetRow[];
+  return { total: await countCached(em, filterSql, filterParams), datasets: rows.map(toRecord) };
+}
+
+/**
+ * Exact totals over large tables cost far more than the page itself (every matching row is visited), and
+ * the Platform pages through the same filters repeatedly. Totals are cached per filter for a few seconds:
+ * this process's own dataset writes clear the cache at once; another process's writes show up in totals
+ * within COUNT_TTL_MS (the rows themselves are always read fresh).
+ */
+const COUNT_TTL_MS = 5_000;
+const counts = new Map<string, { total: number; at: number }>();
+
+async function countCached(em: Em, filterSql: string, params: unknown[]): Promise<number> {
+  const key = `${filterSql}|${JSON.stringify(params)}`;
+  const hit = counts.get(key);
+  if (hit && Date.now() - hit.at < COUNT_TTL_MS) return hit.total;
+  const rows = (await em.execute(
+    `select count(*)::int as "n" from "dataset" where ${filterSql}`,
     params,
-  )) as Array<DatasetRow & { total: string | number }>;
-  let total = rows[0] ? Number(rows[0].total) : 0;
-  if (!rows.length && input.page > 1) {
-    // Past the last page the window count has no row to ride on: count separately.
-    const counted = (await em.execute(
-      `select count(*)::int as "n" from "dataset" where ${where.join(' and ')}`,
-      params.slice(0, -2),
-    )) as Array<{ n: number }>;
-    total = Number(counted[0]?.n ?? 0);
-  }
-  return { total, datasets: rows.map(toRecord) };
+  )) as Array<{ n: number }>;
+  const total = Number(rows[0]?.n ?? 0);
+  if (counts.size > 5_000) counts.clear();
+  counts.set(key, { total, at: Date.now() });
+  return total;
+}
+
+/** Called by every dataset write in this process. */
+export function invalidateDatasetCounts(): void {
+  counts.clear();
 }
 
 /** The explicit permission and organization membership of a user for a dataset, in one round trip. */

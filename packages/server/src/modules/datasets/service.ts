@@ -16,6 +16,7 @@ import {
   type DatasetRecord,
   findVisibleDataset,
   findVisibleDatasets,
+  invalidateDatasetCounts,
   listVisibleDatasets,
 } from './reads.js';
 import type { DatasetVersionView, ListDatasetsInput } from './schemas.js';
@@ -110,6 +111,13 @@ export class DatasetService {
     private readonly audit: AuditService,
   ) {}
 
+  /** Dataset writes change list totals: drop this process's cached counts once the write commits. */
+  async #thenInvalidate<T>(write: Promise<T>): Promise<T> {
+    const result = await write;
+    invalidateDatasetCounts();
+    return result;
+  }
+
   async getVisible(principal: Principal, id: string, em: Em = this.orm.em.fork()): Promise<Dataset> {
     const dataset = await em.findOne(Dataset, { id, ...visibilityFilter(principal) });
     if (!dataset) throw datasetNotFound(id);
@@ -165,38 +173,40 @@ export class DatasetService {
     options: { requestId?: string } = {},
   ): Promise<Dataset> {
     const em = this.orm.em.fork();
-    return em.transactional(async (tem) => {
-      const id = newId('dataset');
-      const dataset = tem.create(Dataset, {
-        id,
-        organizationId: input.organization_id ?? actor.organizationId ?? null,
-        name: input.name,
-        description: input.description ?? null,
-        format: input.format,
-        labeled: input.labeled,
-        storageInstanceId: storage.instanceId,
-        storageType: storage.storageType,
-        storagePath: `datasets/${id}/`,
-        annotationPath: input.annotation_path ?? null,
-        numClasses: input.class_names.length,
-        numImages: input.num_images ?? 0,
-        classNames: input.class_names,
-        tags: [...new Set(input.tags)],
-        visibility: input.visibility,
-        ownerId: input.owner_id,
-      });
-      await this.#createVersion(tem, dataset, actor, 'initial version');
-      await this.audit.record({
-        em: tem,
-        actor,
-        action: 'dataset.created',
-        targetType: 'dataset',
-        targetId: id,
-        details: { name: input.name },
-        requestId: options.requestId ?? null,
-      });
-      return dataset;
-    });
+    return this.#thenInvalidate(
+      em.transactional(async (tem) => {
+        const id = newId('dataset');
+        const dataset = tem.create(Dataset, {
+          id,
+          organizationId: input.organization_id ?? actor.organizationId ?? null,
+          name: input.name,
+          description: input.description ?? null,
+          format: input.format,
+          labeled: input.labeled,
+          storageInstanceId: storage.instanceId,
+          storageType: storage.storageType,
+          storagePath: `datasets/${id}/`,
+          annotationPath: input.annotation_path ?? null,
+          numClasses: input.class_names.length,
+          numImages: input.num_images ?? 0,
+          classNames: input.class_names,
+          tags: [...new Set(input.tags)],
+          visibility: input.visibility,
+          ownerId: input.owner_id,
+        });
+        await this.#createVersion(tem, dataset, actor, 'initial version');
+        await this.audit.record({
+          em: tem,
+          actor,
+          action: 'dataset.created',
+          targetType: 'dataset',
+          targetId: id,
+          details: { name: input.name },
+          requestId: options.requestId ?? null,
+        });
+        return dataset;
+      }),
+    );
   }
 
   async update(
@@ -205,65 +215,69 @@ export class DatasetService {
     options: { requestId?: string } = {},
   ): Promise<Dataset> {
     const em = this.orm.em.fork();
-    return em.transactional(async (tem) => {
-      const dataset = await this.getVisible(actor, input.dataset_id, tem);
-      const changed: string[] = [];
-      const set = <K extends keyof Dataset>(key: K, value: Dataset[K] | undefined, field: string) => {
-        if (value !== undefined && JSON.stringify(dataset[key]) !== JSON.stringify(value)) {
-          dataset[key] = value;
-          changed.push(field);
+    return this.#thenInvalidate(
+      em.transactional(async (tem) => {
+        const dataset = await this.getVisible(actor, input.dataset_id, tem);
+        const changed: string[] = [];
+        const set = <K extends keyof Dataset>(key: K, value: Dataset[K] | undefined, field: string) => {
+          if (value !== undefined && JSON.stringify(dataset[key]) !== JSON.stringify(value)) {
+            dataset[key] = value;
+            changed.push(field);
+          }
+        };
+        set('name', input.name, 'name');
+        set('description', input.description, 'description');
+        set('format', input.format, 'format');
+        set('labeled', input.labeled, 'labeled');
+        set('tags', input.tags ? [...new Set(input.tags)] : undefined, 'tags');
+        set('visibility', input.visibility, 'visibility');
+        set('ownerId', input.owner_id, 'owner_id');
+        set('organizationId', input.organization_id, 'organization_id');
+        set('numImages', input.num_images, 'num_images');
+        const contentChanged =
+          (input.class_names !== undefined &&
+            JSON.stringify(input.class_names) !== JSON.stringify(dataset.classNames)) ||
+          (input.annotation_path !== undefined && input.annotation_path !== dataset.annotationPath);
+        if (input.class_names !== undefined) {
+          set('classNames', input.class_names, 'class_names');
+          dataset.numClasses = dataset.classNames.length;
         }
-      };
-      set('name', input.name, 'name');
-      set('description', input.description, 'description');
-      set('format', input.format, 'format');
-      set('labeled', input.labeled, 'labeled');
-      set('tags', input.tags ? [...new Set(input.tags)] : undefined, 'tags');
-      set('visibility', input.visibility, 'visibility');
-      set('ownerId', input.owner_id, 'owner_id');
-      set('organizationId', input.organization_id, 'organization_id');
-      set('numImages', input.num_images, 'num_images');
-      const contentChanged =
-        (input.class_names !== undefined &&
-          JSON.stringify(input.class_names) !== JSON.stringify(dataset.classNames)) ||
-        (input.annotation_path !== undefined && input.annotation_path !== dataset.annotationPath);
-      if (input.class_names !== undefined) {
-        set('classNames', input.class_names, 'class_names');
-        dataset.numClasses = dataset.classNames.length;
-      }
-      set('annotationPath', input.annotation_path, 'annotation_path');
-      // Class names and the annotation path are part of the content: a change makes a new immutable version.
-      if (contentChanged)
-        await this.#createVersion(tem, dataset, actor, `metadata change: ${changed.join(', ')}`);
-      if (changed.length)
-        await this.audit.record({
-          em: tem,
-          actor,
-          action: 'dataset.updated',
-          targetType: 'dataset',
-          targetId: dataset.id,
-          details: { fields: changed },
-          requestId: options.requestId ?? null,
-        });
-      return dataset;
-    });
+        set('annotationPath', input.annotation_path, 'annotation_path');
+        // Class names and the annotation path are part of the content: a change makes a new immutable version.
+        if (contentChanged)
+          await this.#createVersion(tem, dataset, actor, `metadata change: ${changed.join(', ')}`);
+        if (changed.length)
+          await this.audit.record({
+            em: tem,
+            actor,
+            action: 'dataset.updated',
+            targetType: 'dataset',
+            targetId: dataset.id,
+            details: { fields: changed },
+            requestId: options.requestId ?? null,
+          });
+        return dataset;
+      }),
+    );
   }
 
   async softDelete(id: string, actor: Principal, options: { requestId?: string } = {}): Promise<Dataset> {
     const em = this.orm.em.fork();
-    return em.transactional(async (tem) => {
-      const dataset = await this.getVisible(actor, id, tem);
-      dataset.deletedAt = new Date();
-      await this.audit.record({
-        em: tem,
-        actor,
-        action: 'dataset.deleted',
-        targetType: 'dataset',
-        targetId: id,
-        requestId: options.requestId ?? null,
-      });
-      return dataset;
-    });
+    return this.#thenInvalidate(
+      em.transactional(async (tem) => {
+        const dataset = await this.getVisible(actor, id, tem);
+        dataset.deletedAt = new Date();
+        await this.audit.record({
+          em: tem,
+          actor,
+          action: 'dataset.deleted',
+          targetType: 'dataset',
+          targetId: id,
+          requestId: options.requestId ?? null,
+        });
+        return dataset;
+      }),
+    );
   }
 
   /** Snapshots the current files and metadata as a new immutable version and points the dataset at it. */
