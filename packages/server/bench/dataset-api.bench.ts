@@ -166,7 +166,7 @@ async function main() {
     await client.query(`
       insert into "dataset" ("id","organization_id","name","description","format","labeled","storage_type","storage_path","annotation_path","num_classes","num_images","class_names","tags","visibility","owner_id","version","content_hash","created_at","updated_at")
       select 'ds_' || lpad(to_hex(i), 16, '0'), null, 'dataset-' || i, 'Seeded dataset ' || i,
-             (array['coco','yolo','dice','imagefolder'])[1 + i % 4], i % 3 <> 0, 'local', 'datasets/ds_' || lpad(to_hex(i), 16, '0') || '/', null,
+             (array['coco','yolo','dice','imagefolder'])[1 + i % 4], i % 5 <> 0, 'local', 'datasets/ds_' || lpad(to_hex(i), 16, '0') || '/', null,
              2, 1000, array['a','b'], array['seed', 'tag' || (i % 50)], (array['public','private','organization'])[1 + i % 3], 1 + i % 1000, 1,
              'sha256:' || md5(i::text) || md5(i::text), now() - (i || ' seconds')::interval, now()
       from generate_series(0, ${DATASETS - 1}) as i`);

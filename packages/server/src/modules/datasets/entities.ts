@@ -8,8 +8,8 @@ export const DatasetSchema = defineEntity({
   indexes: [
     { properties: ['ownerId'] },
     { properties: ['organizationId'] },
-    { properties: ['visibility', 'createdAt'] },
-    { properties: ['createdAt'] },
+    { properties: ['visibility', 'createdAt', 'id'] },
+    { properties: ['createdAt', 'id'] },
     {
       name: 'dataset_tags_gin',
       expression: 'create index "dataset_tags_gin" on "dataset" using gin ("tags")',
