@@ -14,4 +14,16 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 pnpm exec biome check .
 pnpm exec turbo run build typecheck --output-logs=errors-only
-pnpm exec turbo run test --concurrency=1 --output-logs=full
+log="$(mktemp)"
+set +e
+pnpm exec turbo run test --concurrency=1 --output-logs=full 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run: vitest's per-package summaries, added up.
+plain="$(sed 's/\x1b\[[0-9;]*m//g' "$log")"
+passed=$(printf '%s\n' "$plain" | grep -E '^\S+:test:\s+Tests\s' | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(printf '%s\n' "$plain" | grep -E '^\S+:test:\s+Tests\s' | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+rm -f "$log"
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$status"

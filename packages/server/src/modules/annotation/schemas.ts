@@ -5,6 +5,7 @@ import {
   labelSchemaSchema,
   pluginInstanceIdSchema,
   PROJECT_STATUSES,
+  projectSchema,
   projectIdSchema,
   SYNC_STATUSES,
 } from '@labeler/core';
@@ -65,22 +66,12 @@ export const ensureInput = z
   });
 export type EnsureInput = z.infer<typeof ensureInput>;
 
-export const projectView = z.object({
-  id: z.string(),
-  dataset_id: z.string(),
-  backend_instance_id: z.string(),
-  name: z.string(),
-  external_id: z.string().nullable(),
-  status: z.enum(PROJECT_STATUSES),
-  sync_status: z.enum(SYNC_STATUSES),
-  task_count: z.number().int(),
-  annotation_count: z.number().int(),
-  last_sync_at: isoDate.nullable(),
+/** The core Project, plus what the console and workflow need. */
+export const projectView = projectSchema.extend({
   last_error: z.string().nullable(),
   label_schema: labelSchemaSchema,
   media: mediaSettingsSchema.nullable(),
   webhook_registered: z.boolean(),
-  created_at: isoDate,
   updated_at: isoDate,
 });
 export type ProjectView = z.infer<typeof projectView>;

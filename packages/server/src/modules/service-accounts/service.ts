@@ -107,11 +107,16 @@ export class ServiceAccountService {
       targetId: sa.id,
       details: { name: sa.name, scopes: sa.scopes, key_prefix: prefix },
     });
+    return ServiceAccountService.issued(sa, key);
+  }
+
+  /** The once-only answer carrying a newly issued key. */
+  static issued(sa: ServiceAccount, key: string): CreatedServiceAccount {
     return {
       service_account_id: sa.id,
       name: sa.name,
       api_key: key,
-      key_prefix: prefix,
+      key_prefix: sa.keyPrefix,
       scopes: sa.scopes as Scope[],
       expires_at: sa.expiresAt?.toISOString() ?? null,
       created_at: sa.createdAt.toISOString(),
@@ -196,13 +201,7 @@ export class ServiceAccountService {
       details: { overlap_seconds: overlapSeconds, key_prefix: prefix },
     });
     return {
-      service_account_id: sa.id,
-      name: sa.name,
-      api_key: key,
-      key_prefix: prefix,
-      scopes: sa.scopes as Scope[],
-      expires_at: sa.expiresAt?.toISOString() ?? null,
-      created_at: sa.createdAt.toISOString(),
+      ...ServiceAccountService.issued(sa, key),
       previous_key_expires_at: sa.previousKeyExpiresAt?.toISOString() ?? null,
     };
   }
