@@ -38,6 +38,8 @@ export const envSchema = z.object({
   /** Trust X-Forwarded-* from a reverse proxy. */
   LABELER_TRUST_PROXY: bool.default(false),
   LABELER_SESSION_TTL_HOURS: int(1, 24 * 90).default(12),
+  /** Largest body a presigned local-disk upload accepts (default 5 GiB, S3's single-PUT limit). */
+  LABELER_MAX_UPLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 3),
 });
 
 export type Env = z.infer<typeof envSchema>;

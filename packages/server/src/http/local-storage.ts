@@ -20,6 +20,20 @@ export function localStorageRouter(app: AppServices): Router {
       if (req.method !== 'GET' && req.method !== 'PUT' && req.method !== 'HEAD') {
         throw new LabelerError('METHOD_NOT_ALLOWED', 'Presigned storage URLs accept GET, HEAD and PUT.');
       }
+      if (req.method === 'PUT') {
+        // Presigned uploads stream to disk: refuse unknown or oversized bodies before writing a byte.
+        const length = Number(req.headers['content-length']);
+        if (!Number.isFinite(length))
+          throw new LabelerError('VALIDATION_ERROR', 'Uploads need a Content-Length header.', {
+            status: 411,
+          });
+        if (length > app.config.LABELER_MAX_UPLOAD_BYTES) {
+          throw new LabelerError(
+            'PAYLOAD_TOO_LARGE',
+            `Uploads are limited to ${app.config.LABELER_MAX_UPLOAD_BYTES} bytes (LABELER_MAX_UPLOAD_BYTES).`,
+          );
+        }
+      }
       const instance = (await app.plugins.get(instanceId, 'storage')) as Partial<LocalDiskStorageInstance>;
       if (typeof instance.servePresigned !== 'function')
         throw new LabelerError('ROUTE_NOT_FOUND', 'This storage does not serve presigned URLs here.');

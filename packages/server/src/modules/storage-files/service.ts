@@ -347,6 +347,57 @@ export class StorageFilesService {
     });
   }
 
+  /**
+   * Upload through the API: presigned PUT URLs straight to the dataset's storage (bytes never pass through
+   * Labeler when the storage is R2). completeUploads() then records what arrived.
+   */
+  async requestUploads(
+    principal: Principal,
+    datasetId: string,
+    files: Array<{ path: string; content_type?: string | undefined }>,
+    expiresInSeconds: number,
+  ) {
+    const app = this.app();
+    const dataset = await app.datasets.getVisible(principal, datasetId);
+    const storage = await this.storageOf(dataset).catch(asStorageUnavailable);
+    if (!storage.presignPut) {
+      throw new LabelerError(
+        'CAPABILITY_UNSUPPORTED',
+        'The dataset storage cannot issue upload URLs; upload with `labeler dataset import` instead.',
+      );
+    }
+    const uploads = [];
+    for (const file of files) {
+      const path = normaliseDatasetPath(file.path);
+      if (path.startsWith('archives/')) {
+        throw new LabelerError(
+          'VALIDATION_ERROR',
+          `"archives/" is reserved for built archives; choose another path than "${path}".`,
+          { details: { path } },
+        );
+      }
+      const contentType = file.content_type ?? contentTypeOf(path);
+      const signed = await storage
+        .presignPut(`datasets/${datasetId}/${path}`, { expiresInSeconds, contentType })
+        .catch(asStorageUnavailable);
+      uploads.push({
+        path,
+        method: 'PUT' as const,
+        upload_url: signed.url,
+        headers: { 'content-type': contentType },
+        expires_at: signed.expiresAt,
+      });
+    }
+    await app.audit.record({
+      actor: principal,
+      action: 'dataset.upload_urls_issued',
+      targetType: 'dataset',
+      targetId: datasetId,
+      details: { files: uploads.length },
+    });
+    return { dataset_id: datasetId, uploads };
+  }
+
   /** Adopts objects already under datasets/{id}/ in the dataset's storage (hashing each by streaming). */
   async adoptExisting(
     datasetId: string,
