@@ -246,11 +246,31 @@ describe('labeler push → annotate in Label Studio → pull → sync disk, in e
         }
       }
 
-      // Re-running pull after the sync changes nothing further; undo restores the previous files.
+      // Pulling and syncing again (a re-run after an interruption) never duplicates a label.
+      const beforeSecondSync = await readLabels(dir, format);
+      await pullCommand(config, dir, {}, out);
+      const second = await syncDiskCommand(config, dir, { dryRun: false }, out).catch(
+        (error: { message?: string }) => {
+          // Nothing left to write is fine; anything else is not.
+          if (!String(error.message).includes('No pulled changes')) throw error;
+          return null;
+        },
+      );
+      const rerun = (await readLabels(dir, format)).find((s) =>
+        s.filepath.endsWith(first.filepath.split('/').pop()!),
+      )!;
+      if (format === 'imagefolder')
+        expect(rerun.labels.ground_truth).toMatchObject({ _cls: 'Classification', label: 'dog' });
+      else expect((rerun.labels.ground_truth as Detections).detections.map((d) => d.label)).toEqual(['dog']);
+
+      // Undo reverts the last sync that wrote something.
       const undone = await syncUndoCommand(config, dir);
       expect(undone.restored.length).toBeGreaterThan(0);
       const restored = await readLabels(dir, format);
-      expect(JSON.stringify(restored.map((s) => s.labels))).toBe(JSON.stringify(before.map((s) => s.labels)));
+      const expected = second && second.changedSamples > 0 ? beforeSecondSync : before;
+      expect(JSON.stringify(restored.map((s) => s.labels))).toBe(
+        JSON.stringify(expected.map((s) => s.labels)),
+      );
     });
   }
 });
