@@ -20,9 +20,14 @@ pnpm exec turbo run test --concurrency=1 --output-logs=full 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line for the whole run: vitest's per-package summaries, added up.
-plain="$(sed 's/\x1b\[[0-9;]*m//g' "$log")"
-passed=$(printf '%s\n' "$plain" | grep -E '^\S+:test:\s+Tests\s' | grep -oE '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-failed=$(printf '%s\n' "$plain" | grep -E '^\S+:test:\s+Tests\s' | grep -oE '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+read -r passed failed < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+  /:test: +Tests / {
+    for (i = 1; i < NF; i++) {
+      if ($(i + 1) ~ /^passed/) p += $i
+      if ($(i + 1) ~ /^failed/) f += $i
+    }
+  }
+  END { print p + 0, f + 0 }')
 rm -f "$log"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "tests: ${passed} passed, ${failed} failed"
