@@ -61,6 +61,9 @@ interface Endpoint {
 }
 
 const id = (i: number) => `ds_${(i % DATASETS).toString(16).padStart(16, '0')}`;
+/** Seeded datasets with i % 3 == 0 are public, so user 1 (the requests' user_id) may download them. */
+const ARCHIVES = 200;
+const publicId = (i: number) => id((i % ARCHIVES) * 3);
 const batchIds = (i: number) => Array.from({ length: 50 }, (_, k) => id(i * 50 + k * 1999));
 
 const ENDPOINTS: Endpoint[] = [
@@ -82,10 +85,10 @@ const ENDPOINTS: Endpoint[] = [
     name: 'download-url',
     method: 'POST',
     labeler: (i) => ({
-      path: `/api/v1/datasets/${id(i % 200)}/download-url`,
+      path: `/api/v1/datasets/${publicId(i)}/download-url`,
       body: '{"user_id":1,"expiration_seconds":3600}',
     }),
-    bare: (i) => ({ path: `/datasets/${id(i % 200)}/download-url`, body: '{}' }),
+    bare: (i) => ({ path: `/datasets/${publicId(i)}/download-url`, body: '{}' }),
     p95TargetMs: 5,
   },
   {
@@ -185,8 +188,8 @@ async function main() {
     });
     const key = ((await sa.json()) as { api_key: string }).api_key;
     // Build archives for the 200 datasets download-url cycles through (empty datasets: README-only zips).
-    for (let i = 0; i < 200; i++) {
-      const res = await fetch(`${labeler.url}/api/v1/datasets/${id(i)}/download-url`, {
+    for (let i = 0; i < ARCHIVES; i++) {
+      const res = await fetch(`${labeler.url}/api/v1/datasets/${publicId(i)}/download-url`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         body: '{}',
@@ -198,7 +201,7 @@ async function main() {
       const { rows } = await client.query(
         `select count(*)::int as n from dataset_version where archive_status = 'ready'`,
       );
-      if (rows[0].n >= 200) break;
+      if (rows[0].n >= ARCHIVES) break;
       await new Promise((r) => setTimeout(r, 500));
     }
     await client.end();

@@ -28,21 +28,28 @@ export interface AuditFilter {
 export class AuditService {
   constructor(private readonly orm: Orm) {}
 
+  /**
+   * One INSERT, on the caller's transaction when given (tem.execute runs inside it); no unit of work, since
+   * audit rows are only ever appended. Download URLs write one per call, so this is on a hot path.
+   */
   async record(input: AuditRecordInput): Promise<void> {
-    const em = input.em ?? this.orm.em.fork();
-    em.create(AuditEvent, {
-      id: newId('audit'),
-      actorKind: input.actor?.kind ?? 'system',
-      actorId: input.actor?.id ?? null,
-      actorName: input.actor?.name ?? null,
-      action: input.action,
-      targetType: input.targetType ?? null,
-      targetId: input.targetId ?? null,
-      details: input.details ?? {},
-      requestId: input.requestId ?? null,
-      ip: input.ip ?? null,
-    });
-    if (!input.em) await em.flush();
+    const em = input.em ?? this.orm.em;
+    await em.execute(
+      `insert into "audit_event" ("id", "at", "actor_kind", "actor_id", "actor_name", "action", "target_type", "target_id", "details", "request_id", "ip")
+       values (?, now(), ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
+      [
+        newId('audit'),
+        input.actor?.kind ?? 'system',
+        input.actor?.id ?? null,
+        input.actor?.name ?? null,
+        input.action,
+        input.targetType ?? null,
+        input.targetId ?? null,
+        JSON.stringify(input.details ?? {}),
+        input.requestId ?? null,
+        input.ip ?? null,
+      ],
+    );
   }
 
   /** Newest first; the cursor is the last event's id (ids sort with their time through the index on at). */

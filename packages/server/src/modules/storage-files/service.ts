@@ -92,6 +92,53 @@ async function registerSamples(
   return registered;
 }
 
+interface ArchiveVersion {
+  id: string;
+  version: number;
+  contentHash: string;
+  archiveStatus: 'none' | 'building' | 'ready' | 'failed';
+  archiveKey: string | null;
+  archiveSizeBytes: number | null;
+  archiveContentHash: string | null;
+  archiveManifest: Record<string, unknown> | null;
+}
+
+/** The archive fields of a version (latest when none is given) in one statement: download-url's hot path. */
+async function readArchiveVersion(
+  em: Em,
+  datasetId: string,
+  version: number | undefined,
+): Promise<ArchiveVersion> {
+  const rows = (await em.execute(
+    `select "id", "version", "content_hash", "archive_status", "archive_key", "archive_size_bytes", "archive_content_hash", "archive_manifest"
+     from "dataset_version" where "dataset_id" = ? ${version === undefined ? '' : 'and "version" = ?'} order by "version" desc limit 1`,
+    version === undefined ? [datasetId] : [datasetId, version],
+  )) as Array<Record<string, unknown>>;
+  const row = rows[0];
+  if (!row) {
+    throw new LabelerError(
+      'DATASET_VERSION_NOT_FOUND',
+      `Dataset ${datasetId} has no version ${version ?? '(none yet)'}.`,
+      {
+        details: { dataset_id: datasetId, version: version ?? null },
+      },
+    );
+  }
+  return {
+    id: String(row.id),
+    version: Number(row.version),
+    contentHash: String(row.content_hash),
+    archiveStatus: row.archive_status as ArchiveVersion['archiveStatus'],
+    archiveKey: (row.archive_key as string | null) ?? null,
+    archiveSizeBytes:
+      row.archive_size_bytes === null || row.archive_size_bytes === undefined
+        ? null
+        : Number(row.archive_size_bytes),
+    archiveContentHash: (row.archive_content_hash as string | null) ?? null,
+    archiveManifest: (row.archive_manifest as Record<string, unknown> | null) ?? null,
+  };
+}
+
 /** Relative dataset paths: forward slashes, no "..", no leading slash. */
 export function normaliseDatasetPath(path: string): string {
   const clean = path.replace(/\\/g, '/').replace(/^\/+/, '');
@@ -538,9 +585,9 @@ export class StorageFilesService {
   ): Promise<DownloadUrlOutput> {
     const app = this.app();
     const em = app.orm.em.fork();
-    const dataset = await app.datasets.getVisible(principal, input.dataset_id, em);
+    const dataset = await app.datasets.findVisible(principal, input.dataset_id);
     if (input.user_id !== undefined) {
-      const decision = await app.datasets.checkAccess(dataset, input.user_id, em);
+      const decision = await app.datasets.checkAccess(dataset, input.user_id);
       if (!decision.has_access) {
         throw new LabelerError(
           'ACCESS_DENIED',
@@ -549,7 +596,7 @@ export class StorageFilesService {
         );
       }
     }
-    const version = await app.datasets.getVersion(dataset.id, input.version, em);
+    const version = await readArchiveVersion(em, dataset.id, input.version);
     const storage = await this.storageOf(dataset).catch(asStorageUnavailable);
     if (version.archiveStatus === 'ready' && version.archiveKey) {
       const head = await storage.head(version.archiveKey).catch(asStorageUnavailable);
