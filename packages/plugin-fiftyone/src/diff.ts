@@ -1,4 +1,4 @@
-import type { LabelValue, SampleDiff } from '@labeler/core';
+import { individualLabels, type LabelValue, type SampleDiff } from '@labeler/core';
 
 /** JSON with sorted keys and undefined dropped, so equal labels compare equal whatever their key order. */
 export function canonical(value: unknown): string {
@@ -26,18 +26,7 @@ const round = (v: number) => Number(v.toFixed(4));
 
 /** Every individual label of a field value (containers are opened up). */
 export function flattenLabels(value: LabelValue | null | undefined): FlatLabel[] {
-  if (!value) return [];
-  const items =
-    value._cls === 'Detections'
-      ? value.detections
-      : value._cls === 'Polylines'
-        ? value.polylines
-        : value._cls === 'Keypoints'
-          ? value.keypoints
-          : value._cls === 'Classifications'
-            ? value.classifications
-            : [value];
-  return items.map((l) => {
+  return individualLabels(value).map((l) => {
     let geometry = '';
     if (l._cls === 'Detection')
       geometry = ` [${l.bounding_box.map(round).join(', ')}]${l.rotation ? ` rot ${l.rotation}` : ''}`;

@@ -86,6 +86,25 @@ export type Keypoints = z.infer<typeof keypointsSchema>;
 export type Segmentation = z.infer<typeof segmentationSchema>;
 export type LabelValue = z.infer<typeof labelValueSchema>;
 
+export type SingleLabel = Classification | Detection | Polyline | Keypoint | Segmentation;
+
+/** The individual labels of a field value: containers (Detections, Polylines, …) are opened up. */
+export function individualLabels(value: LabelValue | null | undefined): SingleLabel[] {
+  if (!value) return [];
+  switch (value._cls) {
+    case 'Detections':
+      return value.detections;
+    case 'Polylines':
+      return value.polylines;
+    case 'Keypoints':
+      return value.keypoints;
+    case 'Classifications':
+      return value.classifications;
+    default:
+      return [value];
+  }
+}
+
 /** Label schema of an annotation project: which tools and classes annotators get. */
 export const labelControlSchema = z.object({
   type: z.enum(['rectangle', 'polygon', 'keypoint', 'brush', 'choices']),

@@ -19,7 +19,7 @@ import type {
   SampleLabelsUpdate,
 } from '../contracts/dataset-connector.js';
 import type { Sample } from '../schemas/domain.js';
-import type { LabelValue } from '../schemas/labels.js';
+import { individualLabels, type LabelValue } from '../schemas/labels.js';
 
 export interface DatasetConnectorFixture {
   /** The dataset the builder wrote (path inside the given dir). */
@@ -103,18 +103,7 @@ export async function hashDatasetTree(dir: string, prefix = ''): Promise<Map<str
 type Flat = { cls: string; label: string; id: string; nums: number[] };
 
 function flatten(value: LabelValue | null | undefined): Flat[] {
-  if (!value) return [];
-  const items =
-    value._cls === 'Detections'
-      ? value.detections
-      : value._cls === 'Polylines'
-        ? value.polylines
-        : value._cls === 'Keypoints'
-          ? value.keypoints
-          : value._cls === 'Classifications'
-            ? value.classifications
-            : [value];
-  return items.map((l) => {
+  return individualLabels(value).map((l) => {
     const nums =
       l._cls === 'Detection'
         ? [...l.bounding_box]
