@@ -64,7 +64,6 @@ export function Link({
 
 /** Moves focus to the main heading when the route changes, so keyboard and screen-reader users land on the new page. */
 export function useFocusOnRouteChange(path: string): void {
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the route change is the trigger
   useEffect(() => {
     const heading = document.querySelector<HTMLElement>('main h1');
     if (heading) {

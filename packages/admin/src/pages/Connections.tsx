@@ -352,7 +352,6 @@ function Diagnosis({ value }: { value: unknown }) {
     return (
       <ul className="diagnosis">
         {value.map((item, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: diagnosis entries have no identity
           <li key={i}>
             <Diagnosis value={item} />
           </li>

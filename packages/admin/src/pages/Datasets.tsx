@@ -55,7 +55,6 @@ export function DatasetsPage() {
     navigate(`/datasets${qs ? `?${qs}` : ''}`, { replace: true });
   };
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: react to the debounced text only; params change on every navigation
   useEffect(() => {
     if (debouncedSearch !== (params.get('search') ?? '') || debouncedTags !== (params.get('tags') ?? ''))
       setParam({ search: debouncedSearch, tags: debouncedTags });

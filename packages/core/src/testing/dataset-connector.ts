@@ -141,6 +141,20 @@ export function compareSampleLabels(
   return null;
 }
 
+/** The fixture's first sample and the label update the write checks apply to it. */
+async function firstSampleUpdate(
+  connector: DatasetConnectorInstance,
+  fixture: DatasetConnectorFixture,
+): Promise<{ first: Sample; update: SampleLabelsUpdate }> {
+  const [first] = await collect(connector.readSamples(fixture.source));
+  assert(first, 'fixture has no samples');
+  const info = await connector.readInfo(fixture.source);
+  const update = (
+    fixture.makeUpdate ?? ((s, cl) => defaultUpdate(s, cl, fixture.source.labelField ?? 'ground_truth'))
+  )(first, info.classes);
+  return { first, update };
+}
+
 function defaultUpdate(sample: Sample, classes: string[], field: string): SampleLabelsUpdate {
   const current = sample.labels[field];
   const cls = classes[0] ?? 'object';
@@ -219,12 +233,7 @@ const CHECKS: Record<DatasetConnectorCheckName, CheckFn> = {
     assert(JSON.stringify(labelIds(a)) === JSON.stringify(labelIds(b)), 'label ids differ between two reads');
   },
   async 'writeLabels dry run changes nothing'({ connector, fixture, dir, c }) {
-    const [first] = await collect(connector.readSamples(fixture.source));
-    assert(first, 'fixture has no samples');
-    const info = await connector.readInfo(fixture.source);
-    const update = (
-      fixture.makeUpdate ?? ((s, cl) => defaultUpdate(s, cl, fixture.source.labelField ?? 'ground_truth'))
-    )(first, info.classes);
+    const { first, update } = await firstSampleUpdate(connector, fixture);
     const before = await hashDatasetTree(dir);
     const report = await connector.writeLabels(fixture.source, [update], { dryRun: true });
     const after = await hashDatasetTree(dir);
@@ -240,12 +249,7 @@ const CHECKS: Record<DatasetConnectorCheckName, CheckFn> = {
       );
   },
   async 'writeLabels persists and re-read gives the new labels'({ connector, fixture, c }) {
-    const [first] = await collect(connector.readSamples(fixture.source));
-    assert(first, 'fixture has no samples');
-    const info = await connector.readInfo(fixture.source);
-    const update = (
-      fixture.makeUpdate ?? ((s, cl) => defaultUpdate(s, cl, fixture.source.labelField ?? 'ground_truth'))
-    )(first, info.classes);
+    const { first, update } = await firstSampleUpdate(connector, fixture);
     if (c.supportsWriteLabels === false) {
       let refused = false;
       try {
@@ -275,12 +279,7 @@ const CHECKS: Record<DatasetConnectorCheckName, CheckFn> = {
   },
   async 'writeLabels keeps backups of replaced files'({ connector, fixture, dir, c }) {
     if (c.supportsWriteLabels === false) return;
-    const [first] = await collect(connector.readSamples(fixture.source));
-    assert(first, 'fixture has no samples');
-    const info = await connector.readInfo(fixture.source);
-    const update = (
-      fixture.makeUpdate ?? ((s, cl) => defaultUpdate(s, cl, fixture.source.labelField ?? 'ground_truth'))
-    )(first, info.classes);
+    const { update } = await firstSampleUpdate(connector, fixture);
     const before = await hashDatasetTree(dir);
     const report = await connector.writeLabels(fixture.source, [update], { backup: true });
     for (const file of report.filesWritten) {

@@ -8,6 +8,7 @@ import {
   LabelerError,
   parsePluginConfig,
   type PluginContext,
+  type PluginDefinition,
   type PluginInstance,
   type PluginKind,
   type StorageInstance,
@@ -120,6 +121,19 @@ export class PluginHost {
       ? decryptJson<Record<string, unknown>>(this.#options.encryptionKey, record.secretConfig)
       : {};
     return mergeSecrets(record.publicConfig, secrets);
+  }
+
+  /** A form's config where secret fields left blank keep the stored values (forms never see secrets). */
+  #withStoredSecrets(
+    definition: PluginDefinition,
+    record: PluginInstanceRecord,
+    given: Record<string, unknown>,
+  ): Record<string, unknown> {
+    const { secrets: stored } = splitSecrets(definition, this.#configOf(record));
+    const { publicConfig, secrets } = splitSecrets(definition, given);
+    for (const [path, value] of Object.entries(secrets))
+      if (value === '' || value === null) delete secrets[path];
+    return mergeSecrets(publicConfig, { ...stored, ...secrets });
   }
 
   async #startRecord(record: PluginInstanceRecord): Promise<RunningInstance> {
@@ -275,14 +289,9 @@ export class PluginHost {
       });
     const definition = this.registry.get(record.pluginId);
     if (input.config) {
-      const current = this.#configOf(record);
-      const { secrets: currentSecrets } = splitSecrets(definition, current);
-      const { publicConfig: nextPublic, secrets: nextSecrets } = splitSecrets(definition, input.config);
-      for (const [path, value] of Object.entries(nextSecrets))
-        if (value === '' || value === null) delete nextSecrets[path];
       const merged = parsePluginConfig(
         definition,
-        mergeSecrets(nextPublic, { ...currentSecrets, ...nextSecrets }),
+        this.#withStoredSecrets(definition, record, input.config),
       ) as Record<string, unknown>;
       const split = splitSecrets(definition, merged);
       record.publicConfig = split.publicConfig;
@@ -378,11 +387,7 @@ export class PluginHost {
       const record = await this.#options.orm.em
         .fork()
         .findOneOrFail(PluginInstanceRecord, { id: existingId });
-      const { secrets } = splitSecrets(definition, this.#configOf(record));
-      const { publicConfig, secrets: given } = splitSecrets(definition, configInput);
-      for (const [path, value] of Object.entries(given))
-        if (value === '' || value === null) delete given[path];
-      configInput = mergeSecrets(publicConfig, { ...secrets, ...given });
+      configInput = this.#withStoredSecrets(definition, record, configInput);
     }
     const config = parsePluginConfig(definition, configInput);
     const instance = await definition.create(this.#context(existingId ?? `test-${Date.now()}`), config);

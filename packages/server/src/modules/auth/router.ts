@@ -1,14 +1,21 @@
 import { LabelerError } from '@labeler/core';
-import { serialize } from 'cookie';
+import type { Request } from 'express';
+import { parse, serialize } from 'cookie';
 import { z } from 'zod';
 import { authedProcedure, publicProcedure, router } from '../../trpc/init.js';
 import { LOCALES, SESSION_COOKIE } from './admin-users.js';
 
+/** The session cookie's token (decoded), parsed the same way as the auth plugin does. */
+function sessionTokenOf(req: Request | null): string | undefined {
+  const header = req?.headers.cookie;
+  return header ? parse(header)[SESSION_COOKIE] : undefined;
+}
+
 export const authRouter = router({
   /** Who is signed in (null when nobody), the CSRF token for mutations, and first-run hints. */
   session: publicProcedure.query(async ({ ctx }) => {
-    const token = ctx.req?.headers.cookie?.match(new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`))?.[1];
-    const session = token ? await ctx.app.adminUsers.sessionInfo(decodeURIComponent(token)) : null;
+    const token = sessionTokenOf(ctx.req);
+    const session = token ? await ctx.app.adminUsers.sessionInfo(token) : null;
     const admins = session ? 1 : await ctx.app.adminUsers.count();
     return {
       session,
@@ -54,8 +61,8 @@ export const authRouter = router({
     }),
 
   signOut: publicProcedure.mutation(async ({ ctx }) => {
-    const token = ctx.req?.headers.cookie?.match(new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`))?.[1];
-    if (token) await ctx.app.adminUsers.signOut(decodeURIComponent(token));
+    const token = sessionTokenOf(ctx.req);
+    if (token) await ctx.app.adminUsers.signOut(token);
     ctx.res?.setHeader(
       'Set-Cookie',
       serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 }),

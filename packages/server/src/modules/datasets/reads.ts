@@ -1,5 +1,6 @@
 import type { DatasetFormat, DatasetRole, Principal, Visibility } from '@labeler/core';
 import type { Em } from '../../db/orm.js';
+import { pgTextArray } from '../../lib/sql.js';
 import type { ListDatasetsInput } from './schemas.js';
 
 /**
@@ -145,7 +146,7 @@ export async function listVisibleDatasets(
   }
   if (input.tags?.length) {
     where.push(`"tags" @> ?::text[]`);
-    params.push(`{${input.tags.map((t) => `"${t.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`);
+    params.push(pgTextArray(input.tags));
   }
   if (input.search) {
     where.push(`"name" ilike ? escape '\\'`);

@@ -9,6 +9,7 @@ import { createFiftyOneConnector } from '@labeler/plugin-fiftyone';
 import type { AppServices } from '../../app/services.js';
 import type { Em } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
+import { pgTextArray } from '../../lib/sql.js';
 import { Dataset, DatasetFile, DatasetVersion } from '../datasets/entities.js';
 import { datasetNotFound } from '../datasets/service.js';
 import { PluginInstanceRecord } from '../plugin-instances/entities.js';
@@ -47,11 +48,6 @@ export interface SampleRecord {
 /** Stable 24-hex sample id from the dataset-relative image path (the shape of a FiftyOne ObjectId). */
 export function sampleIdForPath(path: string): string {
   return createHash('sha1').update(`labeler-sample:${path}`).digest('hex').slice(0, 24);
-}
-
-/** A PostgreSQL array literal: array bindings would be expanded into value lists by the driver. */
-function pgTextArray(values: string[]): string {
-  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
 }
 
 /**
