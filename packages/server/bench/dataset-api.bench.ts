@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { Pool } from 'undici';
 import { percentile, writeBenchResult, type BenchRow } from '../../../bench/report.js';
 import { createTestDatabase } from '../src/testing/database.js';
 
@@ -38,15 +39,20 @@ async function startProcess(
   );
   let err = '';
   child.stderr?.on('data', (c) => {
-    err += String(c);
+    err = (err + String(c)).slice(-4000);
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout?.on('data', (c) => {
+    const onData = (c: Buffer) => {
       out += String(c);
       const m = /LISTENING (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
+      if (!m) return;
+      // Keep draining the child's output without accumulating it (the load generator shares this process).
+      child.stdout?.off('data', onData);
+      child.stdout?.resume();
+      resolve(m[1]!);
+    };
+    child.stdout?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${script} exited ${code}: ${err.slice(-1500)}`)));
   });
   return { url, child };
@@ -107,13 +113,13 @@ const ENDPOINTS: Endpoint[] = [
   },
 ];
 
-/** Runs autocannon with request i generated per call; collects every response time. */
+/** Closed-loop maximum throughput: autocannon with `connections` requests always in flight. */
 async function load(
   url: string,
   method: 'GET' | 'POST',
   make: (i: number) => { path: string; body?: string },
   headers: Record<string, string>,
-  options: { rate?: number; connections: number },
+  options: { connections: number },
 ) {
   let i = 0;
   const times: number[] = [];
@@ -125,7 +131,6 @@ async function load(
         url,
         connections: options.connections,
         duration: SECONDS,
-        ...(options.rate ? { overallRate: options.rate } : {}),
         requests: [
           {
             method,
@@ -146,6 +151,72 @@ async function load(
   });
   const result = await finished;
   return { times, statuses, rps: result.requests.total / SECONDS, errors: result.errors + result.timeouts };
+}
+
+/**
+ * Open-loop load at a fixed rate, spread evenly: request n leaves at start + n/rate whatever the earlier
+ * ones are doing (autocannon's overallRate instead sends each second's quota in a burst at the start of
+ * the second, which measures its own queueing more than the server). Latency runs from each request's
+ * scheduled send time, so a server (or a generator) that falls behind is charged for the wait
+ * (no coordinated omission). Up to `connections` requests are in flight; the rest queue in the client.
+ */
+async function openLoad(
+  url: string,
+  method: 'GET' | 'POST',
+  make: (i: number) => { path: string; body?: string },
+  headers: Record<string, string>,
+  options: { rate: number; connections: number },
+) {
+  const pool = new Pool(url, { connections: options.connections, pipelining: 1 });
+  const times: number[] = [];
+  const statuses = new Map<number, number>();
+  let errors = 0;
+  const total = Math.round(options.rate * SECONDS);
+  const interval = 1000 / options.rate;
+  const requestHeaders = { ...headers, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) };
+  const inFlight = new Set<Promise<void>>();
+  const timeline: Array<[number, number]> = [];
+  const start = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1);
+    for (; sent < due; sent++) {
+      const scheduled = start + sent * interval;
+      const r = make(sent);
+      const p = pool
+        .request({
+          origin: url,
+          path: r.path,
+          method,
+          headers: requestHeaders,
+          ...(r.body ? { body: r.body } : {}),
+        })
+        .then(async (res) => {
+          await res.body.dump();
+          times.push(performance.now() - scheduled);
+          if (process.env.BENCH_TIMELINE) timeline.push([scheduled - start, performance.now() - scheduled]);
+          statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+        })
+        .catch(() => {
+          errors++;
+        })
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, start + sent * interval - performance.now())),
+    );
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000;
+  await pool.close();
+  if (process.env.BENCH_TIMELINE) {
+    // Worst latency per 250 ms of send time: shows whether slow requests are spread out or clustered.
+    const worst = new Map<number, number>();
+    for (const [at, ms] of timeline) worst.set(Math.floor(at / 250), Math.max(worst.get(Math.floor(at / 250)) ?? 0, ms));
+    console.log(`${url} worst per 250 ms: ${[...worst.values()].map((v) => v.toFixed(0)).join(' ')}`);
+  }
+  return { times, statuses, rps: times.length / elapsed, errors };
 }
 
 async function main() {
@@ -213,13 +284,13 @@ async function main() {
     const only = process.env.BENCH_ENDPOINTS?.split(',');
     for (const endpoint of ENDPOINTS.filter((e) => !only || only.includes(e.name))) {
       // Warm both up, then measure each in turn.
-      await load(labeler.url, endpoint.method, endpoint.labeler, auth, { connections: 10, rate: 300 });
-      await load(bare.url, endpoint.method, endpoint.bare, {}, { connections: 10, rate: 300 });
-      const fixedL = await load(labeler.url, endpoint.method, endpoint.labeler, auth, {
+      await openLoad(labeler.url, endpoint.method, endpoint.labeler, auth, { connections: 10, rate: 300 });
+      await openLoad(bare.url, endpoint.method, endpoint.bare, {}, { connections: 10, rate: 300 });
+      const fixedL = await openLoad(labeler.url, endpoint.method, endpoint.labeler, auth, {
         connections: 50,
         rate: RATE,
       });
-      const fixedB = await load(
+      const fixedB = await openLoad(
         bare.url,
         endpoint.method,
         endpoint.bare,

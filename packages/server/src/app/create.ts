@@ -3,8 +3,9 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AuthInstance, PluginDefinition } from '@labeler/core';
 import type { AppConfig } from '../config/env.js';
+import { createFastSql } from '../db/fast-sql.js';
 import { migrate, openDatabase, pgliteDirFor, type Orm } from '../db/orm.js';
-import { createHttpApp, type HttpAppOptions } from '../http/app.js';
+import { createRequestListener, type HttpAppOptions } from '../http/app.js';
 import { Metrics } from '../http/metrics.js';
 import { createJobRuntime } from '../jobs/runtime.js';
 import type { JobDefinition } from '../jobs/types.js';
@@ -64,6 +65,7 @@ export async function createServices(
     if (applied.length) logger.info({ migrations: applied }, 'applied database migrations');
   }
 
+  const sql = createFastSql(orm, config.DATABASE_URL, config.DATABASE_POOL_MAX);
   const metrics = new Metrics(!options.logger);
   const registry = new PluginRegistry(options.plugins ?? BUILTIN_PLUGINS);
   const plugins = new PluginHost({
@@ -112,16 +114,17 @@ export async function createServices(
     config,
     logger,
     orm,
+    sql,
     keys,
     metrics,
     plugins,
     auth: new AuthService(authInstances),
     audit,
-    rateLimits: new RateLimitService(orm),
+    rateLimits: new RateLimitService(sql),
     serviceAccounts,
     adminUsers,
     organizations: new OrganizationService(orm, audit),
-    datasets: new DatasetService(orm, audit),
+    datasets: new DatasetService(orm, audit, sql),
     storageFiles: new StorageFilesService(app),
     jobs,
     ...moduleServices(app),
@@ -199,8 +202,9 @@ export async function startServer(
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
   }
-  handler = createHttpApp(services, {
+  handler = createRequestListener(services, {
     extraRoutes: [...moduleRoutes(services), ...(options.extraRoutes ?? [])],
+    ...(options.platformLane !== undefined ? { platformLane: options.platformLane } : {}),
   });
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -224,5 +228,6 @@ export async function shutdownServices(services: AppServices, closeDatabase = tr
   await services.jobs.stop().catch((error) => services.logger.error({ err: error }, 'stopping jobs failed'));
   await services.serviceAccounts.stop();
   await services.plugins.stop();
+  await services.sql.close().catch(() => undefined);
   if (closeDatabase) await services.orm.close(true);
 }

@@ -1,4 +1,5 @@
 import type { AppConfig } from '../config/env.js';
+import type { FastSql } from '../db/fast-sql.js';
 import type { Orm } from '../db/orm.js';
 import type { JobRuntime } from '../jobs/types.js';
 import type { ServerKeys } from '../lib/crypto.js';
@@ -20,6 +21,8 @@ export interface AppServices {
   config: AppConfig;
   logger: Logger;
   orm: Orm;
+  /** Prepared statements for request hot paths (see db/fast-sql.ts). */
+  sql: FastSql;
   keys: ServerKeys;
   metrics: Metrics;
   plugins: PluginHost;

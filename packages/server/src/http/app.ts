@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLabelerError, LabelerError, toLabelerError } from '@labeler/core';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import type { RequestListener } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { pinoHttp } from 'pino-http';
 import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
@@ -16,19 +17,10 @@ import { restEnvelope, sendError } from './envelope.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { readiness } from './health.js';
 import { localStorageRouter } from './local-storage.js';
+import { createPlatformLane } from './platform-lane.js';
+import { routeLabel } from './route-label.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** Route label for metrics: ids collapsed so cardinality stays bounded. */
-function routeLabel(req: Request): string {
-  const path = req.originalUrl.split('?')[0] ?? '/';
-  if (path.startsWith('/trpc/'))
-    return `/trpc/${path.slice(6).split(',').length > 1 ? '(batch)' : path.slice(6)}`;
-  return path
-    .replace(/\/(ds|dsv|sa|prj|job|pi|usr|org|ann)_[a-z0-9]+/g, '/$1_:id')
-    .replace(/\/\d+(?=\/|$)/g, '/:n')
-    .replace(/^\/(assets|storage\/local)\/.*/, '/$1/*');
-}
 
 function responseMeta({
   ctx,
@@ -51,6 +43,8 @@ function responseMeta({
 export interface HttpAppOptions {
   /** Extra routers mounted before the console (e.g. webhook receivers, launch links). */
   extraRoutes?: Array<{ path: string; router: Router }>;
+  /** Serve the Platform's hot REST routes through the fast lane (default true; tests compare both paths). */
+  platformLane?: boolean;
 }
 
 export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): Express {
@@ -82,7 +76,7 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
   http.use((req, res, next) => {
     const end = app.metrics.httpDuration.startTimer({ method: req.method });
     res.on('finish', () => {
-      const route = routeLabel(req);
+      const route = routeLabel(req.originalUrl.split('?')[0] ?? '/');
       end({ route });
       app.metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
     });
@@ -230,4 +224,14 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
     sendError(res, error, String(req.id));
   });
   return http;
+}
+
+/** The server's request listener: the Platform's REST fast lane first, everything else through express. */
+export function createRequestListener(app: AppServices, options: HttpAppOptions = {}): RequestListener {
+  const http = createHttpApp(app, options);
+  if (options.platformLane === false) return http;
+  const lane = createPlatformLane(app);
+  return (req, res) => {
+    if (!lane(req, res)) http(req, res);
+  };
 }

@@ -60,11 +60,11 @@ function toEnvelope(body: unknown, status: number, requestId: string): ErrorEnve
   );
 }
 
-function weakEtag(body: Buffer): string {
+export function weakEtag(body: Buffer): string {
   return `W/"${createHash('sha1').update(body).digest('base64url')}"`;
 }
 
-function etagMatches(header: string | undefined, etag: string): boolean {
+export function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   return header.split(',').some((candidate) => {
     const c = candidate.trim();

@@ -35,6 +35,8 @@ export interface TestServerOptions {
   databaseUrl?: string;
   plugins?: readonly PluginDefinition[];
   workers?: boolean;
+  /** false: serve every REST route through the generic adapter (to compare with the fast lane). */
+  platformLane?: boolean;
 }
 
 /**
@@ -70,6 +72,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       logger: createLogger(config.LOG_LEVEL),
       ...(options.plugins ? { plugins: options.plugins } : {}),
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      ...(options.platformLane !== undefined ? { platformLane: options.platformLane } : {}),
     });
   } catch (error) {
     await database?.drop().catch(() => undefined);

@@ -49,31 +49,37 @@ export const publicProcedure = t.procedure.use(errorBoundary);
 /** Requires any authenticated principal. */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const principal = await ctx.getPrincipal();
-  if (!principal) {
-    throw new LabelerError(
-      'UNAUTHENTICATED',
-      'Authentication required: send "Authorization: Bearer <service account key>" or sign in to the console.',
-    );
-  }
+  if (!principal) throw authenticationRequired();
   return next({ ctx: { ...ctx, principal } });
 });
+
+export function authenticationRequired(): LabelerError {
+  return new LabelerError(
+    'UNAUTHENTICATED',
+    'Authentication required: send "Authorization: Bearer <service account key>" or sign in to the console.',
+  );
+}
 
 export function hasScope(principal: Principal, scope: Scope): boolean {
   return principal.scopes.includes(scope) || principal.scopes.includes('admin');
 }
 
-/** Requires a principal holding `scope` (the admin scope implies every scope). */
+/** Throws INSUFFICIENT_SCOPE unless the principal holds `scope` (the admin scope implies every scope). */
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (hasScope(principal, scope)) return;
+  throw new LabelerError(
+    'INSUFFICIENT_SCOPE',
+    `This key lacks the "${scope}" scope required by this route.`,
+    {
+      details: { required_scope: scope, granted_scopes: principal.scopes },
+    },
+  );
+}
+
+/** Requires a principal holding `scope`. */
 export function scopedProcedure(scope: Scope) {
   return authedProcedure.use(async ({ ctx, next }) => {
-    if (!hasScope(ctx.principal, scope)) {
-      throw new LabelerError(
-        'INSUFFICIENT_SCOPE',
-        `This key lacks the "${scope}" scope required by this route.`,
-        {
-          details: { required_scope: scope, granted_scopes: ctx.principal.scopes },
-        },
-      );
-    }
+    requireScope(ctx.principal, scope);
     return next({ ctx });
   });
 }

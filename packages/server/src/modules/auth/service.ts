@@ -10,15 +10,27 @@ export class AuthService {
   constructor(private readonly instances: ReadonlyArray<{ id: string; instance: AuthInstance }>) {}
 
   async authenticate(req: Request): Promise<Principal | null> {
+    return this.authenticateRequest(req.method, req.path, req.headers, req.ip);
+  }
+
+  /** For callers without an express request (the REST fast lane); Node's header names are lower-cased. */
+  async authenticateRequest(
+    method: string,
+    path: string,
+    rawHeaders: Readonly<Record<string, string | string[] | undefined>>,
+    ip: string | undefined,
+  ): Promise<Principal | null> {
     const headers: Record<string, string | undefined> = {};
-    for (const [name, value] of Object.entries(req.headers))
-      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    for (const name in rawHeaders) {
+      const value = rawHeaders[name];
+      headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
     const request: AuthRequest = {
-      method: req.method,
-      path: req.path,
+      method,
+      path,
       headers,
       cookies: headers.cookie ? parseCookies(headers.cookie) : {},
-      ...(req.ip ? { ip: req.ip } : {}),
+      ...(ip ? { ip } : {}),
     };
     for (const { instance } of this.instances) {
       const principal = await instance.authenticate(request);

@@ -1,6 +1,5 @@
 import type { DatasetFormat, DatasetRole, Principal, Visibility } from '@labeler/core';
-import type { Em } from '../../db/orm.js';
-import { pgTextArray } from '../../lib/sql.js';
+import type { FastSql } from '../../db/fast-sql.js';
 import type { ListDatasetsInput } from './schemas.js';
 
 /**
@@ -84,81 +83,82 @@ function toRecord(row: DatasetRow): DatasetRecord {
   };
 }
 
-/** The visibility rule of DatasetService (see visibilityFilter) as SQL; appends its parameters. */
+/** The visibility rule of DatasetService (see visibilityFilter) as SQL; appends its parameter. */
 function visibleSql(principal: Principal, params: unknown[]): string {
   if (!principal.organizationId) return `"deleted_at" is null`;
   params.push(principal.organizationId);
-  return `"deleted_at" is null and ("visibility" = 'public' or "organization_id" = ?)`;
+  return `"deleted_at" is null and ("visibility" = 'public' or "organization_id" = $${params.length})`;
 }
 
 export async function findVisibleDataset(
-  em: Em,
+  sql: FastSql,
   principal: Principal,
   id: string,
 ): Promise<DatasetRecord | null> {
   const params: unknown[] = [id];
   const visible = visibleSql(principal, params);
-  const rows = (await em.execute(
-    `select ${COLUMNS} from "dataset" where "id" = ? and ${visible} limit 1`,
+  const rows = await sql.query<DatasetRow>(
+    `select ${COLUMNS} from "dataset" where "id" = $1 and ${visible} limit 1`,
     params,
-  )) as DatasetRow[];
+  );
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
 export async function findVisibleDatasets(
-  em: Em,
+  sql: FastSql,
   principal: Principal,
   ids: string[],
 ): Promise<DatasetRecord[]> {
   if (!ids.length) return [];
-  const params: unknown[] = [...ids];
+  const params: unknown[] = [ids];
   const visible = visibleSql(principal, params);
-  const rows = (await em.execute(
-    `select ${COLUMNS} from "dataset" where "id" in (${ids.map(() => '?').join(', ')}) and ${visible}`,
+  const rows = await sql.query<DatasetRow>(
+    `select ${COLUMNS} from "dataset" where "id" = any($1::text[]) and ${visible}`,
     params,
-  )) as DatasetRow[];
+  );
   return rows.map(toRecord);
 }
 
 /** Filters, newest first, with the total in the same statement (a window count). */
 export async function listVisibleDatasets(
-  em: Em,
+  sql: FastSql,
   principal: Principal,
   input: ListDatasetsInput,
 ): Promise<{ total: number; datasets: DatasetRecord[] }> {
   const params: unknown[] = [];
   const where = [visibleSql(principal, params)];
   if (input.user_id !== undefined) {
-    where.push('"owner_id" = ?');
     params.push(input.user_id);
+    where.push(`"owner_id" = $${params.length}`);
   }
   if (input.visibility) {
-    where.push('"visibility" = ?');
     params.push(input.visibility);
+    where.push(`"visibility" = $${params.length}`);
   }
   if (input.labeled !== undefined) {
-    where.push('"labeled" = ?');
     params.push(input.labeled);
+    where.push(`"labeled" = $${params.length}`);
   }
   if (input.format) {
-    where.push('"format" = ?');
     params.push(input.format);
+    where.push(`"format" = $${params.length}`);
   }
   if (input.tags?.length) {
-    where.push(`"tags" @> ?::text[]`);
-    params.push(pgTextArray(input.tags));
+    params.push(input.tags);
+    where.push(`"tags" @> $${params.length}::text[]`);
   }
   if (input.search) {
-    where.push(`"name" ilike ? escape '\\'`);
     params.push(`%${input.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where.push(`"name" ilike $${params.length} escape '\\'`);
   }
   const filterSql = where.join(' and ');
   const filterParams = [...params];
-  const rows = (await em.execute(
-    `select ${COLUMNS} from "dataset" where ${filterSql} order by "created_at" desc, "id" desc limit ? offset ?`,
+  const n = filterParams.length;
+  const rows = await sql.query<DatasetRow>(
+    `select ${COLUMNS} from "dataset" where ${filterSql} order by "created_at" desc, "id" desc limit $${n + 1} offset $${n + 2}`,
     [...filterParams, input.limit, (input.page - 1) * input.limit],
-  )) as DatasetRow[];
-  return { total: await countCached(em, filterSql, filterParams), datasets: rows.map(toRecord) };
+  );
+  return { total: await countCached(sql, filterSql, filterParams), datasets: rows.map(toRecord) };
 }
 
 /**
@@ -170,14 +170,14 @@ export async function listVisibleDatasets(
 const COUNT_TTL_MS = 5_000;
 const counts = new Map<string, { total: number; at: number }>();
 
-async function countCached(em: Em, filterSql: string, params: unknown[]): Promise<number> {
+async function countCached(sql: FastSql, filterSql: string, params: unknown[]): Promise<number> {
   const key = `${filterSql}|${JSON.stringify(params)}`;
   const hit = counts.get(key);
   if (hit && Date.now() - hit.at < COUNT_TTL_MS) return hit.total;
-  const rows = (await em.execute(
+  const rows = await sql.query<{ n: number }>(
     `select count(*)::int as "n" from "dataset" where ${filterSql}`,
     params,
-  )) as Array<{ n: number }>;
+  );
   const total = Number(rows[0]?.n ?? 0);
   if (counts.size > 5_000) counts.clear();
   counts.set(key, { total, at: Date.now() });
@@ -191,14 +191,14 @@ export function invalidateDatasetCounts(): void {
 
 /** The explicit permission and organization membership of a user for a dataset, in one round trip. */
 export async function accessFacts(
-  em: Em,
+  sql: FastSql,
   dataset: Pick<DatasetRecord, 'id'> & { organizationId?: string | null },
   userId: number,
 ): Promise<{ explicitRole: DatasetRole | null; memberRole: 'admin' | 'member' | null }> {
-  const rows = (await em.execute(
-    `select (select "role" from "dataset_permission" where "dataset_id" = ? and "user_id" = ?) as "explicit_role",
-            (select "role" from "membership" where "organization_id" = ? and "user_id" = ?) as "member_role"`,
-    [dataset.id, userId, dataset.organizationId ?? '', userId],
-  )) as Array<{ explicit_role: DatasetRole | null; member_role: 'admin' | 'member' | null }>;
+  const rows = await sql.query<{ explicit_role: DatasetRole | null; member_role: 'admin' | 'member' | null }>(
+    `select (select "role" from "dataset_permission" where "dataset_id" = $1 and "user_id" = $2) as "explicit_role",
+            (select "role" from "membership" where "organization_id" = $3 and "user_id" = $2) as "member_role"`,
+    [dataset.id, userId, dataset.organizationId ?? ''],
+  );
   return { explicitRole: rows[0]?.explicit_role ?? null, memberRole: rows[0]?.member_role ?? null };
 }

@@ -6,6 +6,7 @@ import {
   type PermissionReason,
   type Principal,
 } from '@labeler/core';
+import type { FastSql } from '../../db/fast-sql.js';
 import type { Em, Orm } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditService } from '../audit/service.js';
@@ -109,6 +110,8 @@ export class DatasetService {
   constructor(
     private readonly orm: Orm,
     private readonly audit: AuditService,
+    /** Prepared statements for the Platform's read paths. */
+    private readonly sql: FastSql,
   ) {}
 
   /** Dataset writes change list totals: drop this process's cached counts once the write commits. */
@@ -128,18 +131,18 @@ export class DatasetService {
     principal: Principal,
     input: ListDatasetsInput,
   ): Promise<{ total: number; page: number; limit: number; datasets: DatasetRecord[] }> {
-    const { total, datasets } = await listVisibleDatasets(this.orm.em, principal, input);
+    const { total, datasets } = await listVisibleDatasets(this.sql, principal, input);
     return { total, page: input.page, limit: input.limit, datasets };
   }
 
   async batch(principal: Principal, ids: string[]): Promise<Map<string, DatasetRecord>> {
-    const rows = await findVisibleDatasets(this.orm.em, principal, [...new Set(ids)]);
+    const rows = await findVisibleDatasets(this.sql, principal, [...new Set(ids)]);
     return new Map(rows.map((d) => [d.id, d]));
   }
 
   /** Read path (no change tracking): one visible dataset. */
   async findVisible(principal: Principal, id: string): Promise<DatasetRecord> {
-    const dataset = await findVisibleDataset(this.orm.em, principal, id);
+    const dataset = await findVisibleDataset(this.sql, principal, id);
     if (!dataset) throw datasetNotFound(id);
     return dataset;
   }
@@ -148,10 +151,9 @@ export class DatasetService {
   async checkAccess(
     dataset: Pick<DatasetRecord, 'id' | 'ownerId' | 'visibility'> & { organizationId?: string | null },
     userId: number,
-    em: Em = this.orm.em,
   ): Promise<AccessDecision> {
     if (dataset.ownerId === userId) return { has_access: true, role: 'owner', reason: 'owner' };
-    const facts = await accessFacts(em, dataset, userId);
+    const facts = await accessFacts(this.sql, dataset, userId);
     if (facts.explicitRole)
       return { has_access: true, role: facts.explicitRole, reason: 'explicit_permission' };
     if (dataset.organizationId && dataset.visibility !== 'private' && facts.memberRole) {

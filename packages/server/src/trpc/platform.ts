@@ -1,0 +1,82 @@
+import type { Principal, Scope } from '@labeler/core';
+import type { OpenApiMeta } from 'trpc-to-openapi';
+import type { z } from 'zod';
+import { chargePlatformRequest } from '../modules/rate-limits/platform-charge.js';
+import type { RequestContext } from './context.js';
+import { scopedProcedure } from './init.js';
+
+/** What a Platform route's resolver sees: an authenticated caller whose request has been charged. */
+export type PlatformContext = RequestContext & {
+  principal: Principal;
+  /** Batch routes: dataset ids whose own bucket is exhausted (answered per id). */
+  rateLimitedDatasetIds: ReadonlySet<string>;
+};
+
+/** Platform routes: scope check, then the rate-limit charge (see chargePlatformRequest). */
+export function platformProcedure(scope: Scope) {
+  return scopedProcedure(scope).use(async ({ ctx, next, getRawInput }) => {
+    const raw = await getRawInput().catch(() => null);
+    const rateLimitedDatasetIds = await chargePlatformRequest(
+      ctx.app,
+      ctx.principal,
+      raw,
+      ctx.response.headers,
+    );
+    return next({ ctx: { ...ctx, rateLimitedDatasetIds } });
+  });
+}
+
+type OpenApiOperation = NonNullable<OpenApiMeta['openapi']> & { method: 'GET' | 'POST' };
+
+/**
+ * One Platform operation, defined once and served twice: as a typed tRPC procedure (TypeScript clients,
+ * the OpenAPI document) and by the REST fast lane (http/platform-lane.ts), which runs the same scope
+ * check, rate-limit charge, input schema and resolver without the generic adapters in between.
+ */
+export interface PlatformRoute<I extends z.ZodType, O extends z.ZodType> {
+  scope: Scope;
+  openapi: OpenApiOperation;
+  input: I;
+  output: O;
+  run(ctx: PlatformContext, input: z.output<I>): Promise<z.input<O>>;
+}
+
+/** The shape the REST fast lane needs, with the route's input type erased. */
+export interface LaneRoute {
+  scope: Scope;
+  openapi: OpenApiOperation;
+  input: z.ZodType;
+  run(ctx: PlatformContext, input: unknown): Promise<unknown>;
+}
+
+export function platformRoute<I extends z.ZodType, O extends z.ZodType>(
+  route: PlatformRoute<I, O>,
+): PlatformRoute<I, O> & { lane: LaneRoute } {
+  return {
+    ...route,
+    lane: {
+      scope: route.scope,
+      openapi: route.openapi,
+      input: route.input,
+      run: (ctx, input) => route.run(ctx, input as z.output<I>),
+    },
+  };
+}
+
+// The procedure's output type comes from `.output(route.output)`; tRPC's deferred conditional type for a
+// generic resolver's return value cannot be resolved here, hence the `never` casts.
+export function platformQuery<I extends z.ZodType, O extends z.ZodType>(route: PlatformRoute<I, O>) {
+  return platformProcedure(route.scope)
+    .meta({ openapi: route.openapi })
+    .input(route.input)
+    .output(route.output)
+    .query(({ ctx, input }) => route.run(ctx, input as z.output<I>) as Promise<never>);
+}
+
+export function platformMutation<I extends z.ZodType, O extends z.ZodType>(route: PlatformRoute<I, O>) {
+  return platformProcedure(route.scope)
+    .meta({ openapi: route.openapi })
+    .input(route.input)
+    .output(route.output)
+    .mutation(({ ctx, input }) => route.run(ctx, input as z.output<I>) as Promise<never>);
+}
