@@ -196,3 +196,41 @@ describe('the REST fast lane answers exactly like the generic adapter', () => {
     expect(genericMetrics).not.toMatch(/route="\/api\/v1\/datasets\/\{dataset_id\}"/);
   });
 });
+
+describe('on embedded PGlite (the default `npm start` database)', () => {
+  let embedded: TestServer;
+  beforeAll(async () => {
+    embedded = await startTestServer({ pglite: true });
+  }, 60_000);
+  afterAll(async () => {
+    await embedded?.stop();
+  });
+
+  it('serves every Platform route with the same statements (arrays, unnest, lateral join)', async () => {
+    const platform = (
+      await createServiceAccount(embedded, ['datasets:read', 'datasets:download', 'datasets:permissions'])
+    ).api_key;
+    const { id } = await createDataset(embedded, { name: 'embedded', tags: ['x', 'y'], owner_id: 3 });
+    const get = await embedded.request(`/api/v1/datasets/${id}`, { token: platform });
+    expect(get.status, get.text).toBe(200);
+    expect((get.body as { tags: string[] }).tags).toEqual(['x', 'y']);
+    expect(get.headers.get('x-ratelimit-remaining')).toBe('99'); // the dataset bucket governs
+    const list = await embedded.request('/api/v1/datasets?tags=x,y', { token: platform });
+    expect((list.body as { total: number }).total).toBe(1);
+    const batch = await embedded.request('/api/v1/datasets/batch', {
+      token: platform,
+      body: { dataset_ids: [id, 'ds_0000000000000000'], fields: ['id'] },
+    });
+    expect(batch.body).toEqual({
+      datasets: { [id]: { id }, ds_0000000000000000: null },
+      errors: { ds_0000000000000000: 'Dataset not found' },
+    });
+    const permission = await embedded.request(`/api/v1/datasets/${id}/permissions/3`, { token: platform });
+    expect((permission.body as { reason: string }).reason).toBe('owner');
+    const download = await embedded.request(`/api/v1/datasets/${id}/download-url`, {
+      token: platform,
+      body: { user_id: 3 },
+    });
+    expect([200, 202], download.text).toContain(download.status);
+  });
+});

@@ -77,7 +77,7 @@ export async function createServices(
     publicBaseUrl: config.publicUrl,
     dataDir: config.dataDir,
   });
-  const audit = new AuditService(orm);
+  const audit = new AuditService(orm, sql);
   const serviceAccounts = new ServiceAccountService(orm, audit, { databaseUrl: config.DATABASE_URL, logger });
   await serviceAccounts.start();
   const adminUsers = new AdminUserService(orm, audit, config.LABELER_SESSION_TTL_HOURS);

@@ -62,6 +62,7 @@ export interface InstanceView {
 }
 
 const HEALTH_TIMEOUT_MS = 5000;
+const DEFAULT_ID_TTL_MS = 5000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -83,6 +84,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 export class PluginHost {
   readonly #running = new Map<string, RunningInstance>();
   readonly #starting = new Map<string, Promise<RunningInstance>>();
+  readonly #defaultIds = new Map<PluginKind, { id: string; at: number }>();
   readonly #options: PluginHostOptions;
 
   constructor(options: PluginHostOptions) {
@@ -232,16 +234,26 @@ export class PluginHost {
     return running.instance as InstanceByKind[K];
   }
 
-  /** The default instance of a kind (e.g. the storage new datasets use). */
+  /**
+   * The default instance of a kind (e.g. the storage new datasets use, and the one every dataset without
+   * its own storage reads from). Its id is cached briefly because download URLs resolve it on each call;
+   * this process's own changes clear the cache, another process's show within DEFAULT_ID_TTL_MS.
+   */
   async getDefault<K extends PluginKind>(kind: K): Promise<{ id: string; instance: InstanceByKind[K] }> {
-    const record = await this.#options.orm.em
-      .fork()
-      .findOne(PluginInstanceRecord, { kind, isDefault: true, enabled: true });
-    if (!record)
-      throw new LabelerError('PLUGIN_UNAVAILABLE', `No default ${kind} plugin instance is configured.`, {
-        details: { kind },
-      });
-    return { id: record.id, instance: await this.get(record.id, kind) };
+    const cached = this.#defaultIds.get(kind);
+    let id = cached && Date.now() - cached.at < DEFAULT_ID_TTL_MS ? cached.id : undefined;
+    if (!id) {
+      const record = await this.#options.orm.em
+        .fork()
+        .findOne(PluginInstanceRecord, { kind, isDefault: true, enabled: true });
+      if (!record)
+        throw new LabelerError('PLUGIN_UNAVAILABLE', `No default ${kind} plugin instance is configured.`, {
+          details: { kind },
+        });
+      id = record.id;
+      this.#defaultIds.set(kind, { id, at: Date.now() });
+    }
+    return { id, instance: await this.get(id, kind) };
   }
 
   async create(input: {
@@ -302,6 +314,7 @@ export class PluginHost {
     if (input.name !== undefined) record.name = input.name;
     if (input.enabled !== undefined) record.enabled = input.enabled;
     await em.flush();
+    this.#defaultIds.clear();
     if (record.enabled) await this.#startRecord(record);
     else {
       await this.#running
@@ -324,6 +337,7 @@ export class PluginHost {
       );
       record.isDefault = true;
     });
+    this.#defaultIds.clear();
   }
 
   async remove(id: string): Promise<void> {
@@ -337,6 +351,7 @@ export class PluginHost {
     this.#running.delete(id);
     em.remove(record);
     await em.flush();
+    this.#defaultIds.clear();
   }
 
   /** Runs health() with a timeout and records the result. */

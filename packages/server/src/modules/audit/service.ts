@@ -1,4 +1,5 @@
 import type { Principal } from '@labeler/core';
+import type { FastSql } from '../../db/fast-sql.js';
 import type { Em, Orm } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import { AuditEvent } from './entities.js';
@@ -26,29 +27,40 @@ export interface AuditFilter {
 }
 
 export class AuditService {
-  constructor(private readonly orm: Orm) {}
+  constructor(
+    private readonly orm: Orm,
+    /** Prepared statements for appends outside a transaction (download URLs write one per call). */
+    private readonly sql?: FastSql,
+  ) {}
 
   /**
    * One INSERT, on the caller's transaction when given (tem.execute runs inside it); no unit of work, since
    * audit rows are only ever appended. Download URLs write one per call, so this is on a hot path.
    */
   async record(input: AuditRecordInput): Promise<void> {
-    const em = input.em ?? this.orm.em;
-    await em.execute(
-      `insert into "audit_event" ("id", "at", "actor_kind", "actor_id", "actor_name", "action", "target_type", "target_id", "details", "request_id", "ip")
-       values (?, now(), ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
-      [
-        newId('audit'),
-        input.actor?.kind ?? 'system',
-        input.actor?.id ?? null,
-        input.actor?.name ?? null,
-        input.action,
-        input.targetType ?? null,
-        input.targetId ?? null,
-        JSON.stringify(input.details ?? {}),
-        input.requestId ?? null,
-        input.ip ?? null,
-      ],
+    const values = [
+      newId('audit'),
+      input.actor?.kind ?? 'system',
+      input.actor?.id ?? null,
+      input.actor?.name ?? null,
+      input.action,
+      input.targetType ?? null,
+      input.targetId ?? null,
+      JSON.stringify(input.details ?? {}),
+      input.requestId ?? null,
+      input.ip ?? null,
+    ];
+    const columns = `"id", "at", "actor_kind", "actor_id", "actor_name", "action", "target_type", "target_id", "details", "request_id", "ip"`;
+    if (!input.em && this.sql) {
+      await this.sql.query(
+        `insert into "audit_event" (${columns}) values ($1, now(), $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)`,
+        values,
+      );
+      return;
+    }
+    await (input.em ?? this.orm.em).execute(
+      `insert into "audit_event" (${columns}) values (?, now(), ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
+      values,
     );
   }
 

@@ -79,9 +79,12 @@ export const datasetPermissionRoute = platformRoute({
   input: z.object({ dataset_id: datasetIdSchema, user_id: platformUserIdSchema }),
   output: permissionOutput,
   run: async (ctx, input) => {
-    const dataset = await ctx.app.datasets.findVisible(ctx.principal, input.dataset_id);
-    const decision = await ctx.app.datasets.checkAccess(dataset, input.user_id);
-    return { dataset_id: dataset.id, user_id: input.user_id, ...decision };
+    const { dataset, decision } = await ctx.app.datasets.findVisibleWithAccess(
+      ctx.principal,
+      input.dataset_id,
+      input.user_id,
+    );
+    return { dataset_id: dataset.id, user_id: input.user_id, ...decision! };
   },
 });
 

@@ -13,10 +13,12 @@ import type { AuditService } from '../audit/service.js';
 import { DatasetPermission } from '../permissions/entities.js';
 import { Dataset, DatasetFile, DatasetVersion } from './entities.js';
 import {
-  accessFacts,
+  type AccessFacts,
+  type ArchiveVersionRecord,
   type DatasetRecord,
   findVisibleDataset,
   findVisibleDatasets,
+  findVisibleDatasetWith,
   invalidateDatasetCounts,
   listVisibleDatasets,
 } from './reads.js';
@@ -43,6 +45,26 @@ export interface AccessDecision {
   has_access: boolean;
   role: DatasetRole | null;
   reason: PermissionReason;
+}
+
+/** The spec's permission reasons, strongest first: owner, explicit permission, organization member, public. */
+export function decideAccess(
+  dataset: Pick<DatasetRecord, 'ownerId' | 'visibility' | 'organizationId'>,
+  userId: number,
+  facts: AccessFacts,
+): AccessDecision {
+  if (dataset.ownerId === userId) return { has_access: true, role: 'owner', reason: 'owner' };
+  if (facts.explicitRole)
+    return { has_access: true, role: facts.explicitRole, reason: 'explicit_permission' };
+  if (dataset.organizationId && dataset.visibility !== 'private' && facts.memberRole) {
+    return {
+      has_access: true,
+      role: facts.memberRole === 'admin' ? 'editor' : 'viewer',
+      reason: 'organization_member',
+    };
+  }
+  if (dataset.visibility === 'public') return { has_access: true, role: 'viewer', reason: 'public_dataset' };
+  return { has_access: false, role: null, reason: 'no_access' };
 }
 
 export function toDatasetView(d: Dataset | DatasetRecord): DatasetView {
@@ -147,25 +169,24 @@ export class DatasetService {
     return dataset;
   }
 
-  /** The spec's permission reasons, strongest first: owner, explicit permission, organization member, public. */
-  async checkAccess(
-    dataset: Pick<DatasetRecord, 'id' | 'ownerId' | 'visibility'> & { organizationId?: string | null },
-    userId: number,
-  ): Promise<AccessDecision> {
-    if (dataset.ownerId === userId) return { has_access: true, role: 'owner', reason: 'owner' };
-    const facts = await accessFacts(this.sql, dataset, userId);
-    if (facts.explicitRole)
-      return { has_access: true, role: facts.explicitRole, reason: 'explicit_permission' };
-    if (dataset.organizationId && dataset.visibility !== 'private' && facts.memberRole) {
-      return {
-        has_access: true,
-        role: facts.memberRole === 'admin' ? 'editor' : 'viewer',
-        reason: 'organization_member',
-      };
-    }
-    if (dataset.visibility === 'public')
-      return { has_access: true, role: 'viewer', reason: 'public_dataset' };
-    return { has_access: false, role: null, reason: 'no_access' };
+  /** A visible dataset and, when `userId` is given, that user's access to it: one statement. */
+  async findVisibleWithAccess(
+    principal: Principal,
+    id: string,
+    userId: number | undefined,
+    options: { withVersion?: boolean; version?: number | undefined } = {},
+  ): Promise<{
+    dataset: DatasetRecord;
+    decision: AccessDecision | null;
+    version: ArchiveVersionRecord | null;
+  }> {
+    const found = await findVisibleDatasetWith(this.sql, principal, id, { userId, ...options });
+    if (!found) throw datasetNotFound(id);
+    return {
+      dataset: found.dataset,
+      decision: userId === undefined ? null : decideAccess(found.dataset, userId, found.access),
+      version: found.version,
+    };
   }
 
   async create(

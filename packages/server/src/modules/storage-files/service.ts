@@ -88,51 +88,14 @@ async function registerSamples(
   return registered;
 }
 
-interface ArchiveVersion {
-  id: string;
-  version: number;
-  contentHash: string;
-  archiveStatus: 'none' | 'building' | 'ready' | 'failed';
-  archiveKey: string | null;
-  archiveSizeBytes: number | null;
-  archiveContentHash: string | null;
-  archiveManifest: Record<string, unknown> | null;
-}
-
-/** The archive fields of a version (latest when none is given) in one statement: download-url's hot path. */
-async function readArchiveVersion(
-  em: Em,
-  datasetId: string,
-  version: number | undefined,
-): Promise<ArchiveVersion> {
-  const rows = (await em.execute(
-    `select "id", "version", "content_hash", "archive_status", "archive_key", "archive_size_bytes", "archive_content_hash", "archive_manifest"
-     from "dataset_version" where "dataset_id" = ? ${version === undefined ? '' : 'and "version" = ?'} order by "version" desc limit 1`,
-    version === undefined ? [datasetId] : [datasetId, version],
-  )) as Array<Record<string, unknown>>;
-  const row = rows[0];
-  if (!row) {
-    throw new LabelerError(
-      'DATASET_VERSION_NOT_FOUND',
-      `Dataset ${datasetId} has no version ${version ?? '(none yet)'}.`,
-      {
-        details: { dataset_id: datasetId, version: version ?? null },
-      },
-    );
-  }
-  return {
-    id: String(row.id),
-    version: Number(row.version),
-    contentHash: String(row.content_hash),
-    archiveStatus: row.archive_status as ArchiveVersion['archiveStatus'],
-    archiveKey: (row.archive_key as string | null) ?? null,
-    archiveSizeBytes:
-      row.archive_size_bytes === null || row.archive_size_bytes === undefined
-        ? null
-        : Number(row.archive_size_bytes),
-    archiveContentHash: (row.archive_content_hash as string | null) ?? null,
-    archiveManifest: (row.archive_manifest as Record<string, unknown> | null) ?? null,
-  };
+function versionNotFound(datasetId: string, version: number | undefined): LabelerError {
+  return new LabelerError(
+    'DATASET_VERSION_NOT_FOUND',
+    `Dataset ${datasetId} has no version ${version ?? '(none yet)'}.`,
+    {
+      details: { dataset_id: datasetId, version: version ?? null },
+    },
+  );
 }
 
 /** Relative dataset paths: forward slashes, no "..", no leading slash. */
@@ -580,10 +543,15 @@ export class StorageFilesService {
     meta: { requestId: string; ip: string | null },
   ): Promise<DownloadUrlOutput> {
     const app = this.app();
-    const em = app.orm.em.fork();
-    const dataset = await app.datasets.findVisible(principal, input.dataset_id);
-    if (input.user_id !== undefined) {
-      const decision = await app.datasets.checkAccess(dataset, input.user_id);
+    const {
+      dataset,
+      decision,
+      version: found,
+    } = await app.datasets.findVisibleWithAccess(principal, input.dataset_id, input.user_id, {
+      withVersion: true,
+      version: input.version,
+    });
+    if (input.user_id !== undefined && decision) {
       if (!decision.has_access) {
         throw new LabelerError(
           'ACCESS_DENIED',
@@ -592,7 +560,8 @@ export class StorageFilesService {
         );
       }
     }
-    const version = await readArchiveVersion(em, dataset.id, input.version);
+    if (!found) throw versionNotFound(dataset.id, input.version);
+    const version = found;
     const storage = await this.storageOf(dataset).catch(asStorageUnavailable);
     if (version.archiveStatus === 'ready' && version.archiveKey) {
       const head = await storage.head(version.archiveKey).catch(asStorageUnavailable);
@@ -646,11 +615,13 @@ export class StorageFilesService {
       }
     }
     const { job } = await this.startArchiveBuild(dataset.id, version.version, principal.id);
-    await em.nativeUpdate(
-      DatasetVersion,
-      { id: version.id },
-      { archiveJobId: job.id, ...(version.archiveStatus === 'ready' ? { archiveStatus: 'none' } : {}) },
-    );
+    await app.orm.em
+      .fork()
+      .nativeUpdate(
+        DatasetVersion,
+        { id: version.id },
+        { archiveJobId: job.id, ...(version.archiveStatus === 'ready' ? { archiveStatus: 'none' } : {}) },
+      );
     return {
       status: 'building',
       dataset_id: dataset.id,
