@@ -43,7 +43,7 @@ export async function createServices(
   config: AppConfig,
   options: CreateServicesOptions = {},
 ): Promise<AppServices> {
-  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL, {}, { async: true });
   mkdirSync(config.dataDir, { recursive: true });
   const { secret, generated } = resolveServerSecret(config.LABELER_SECRET_KEY, config.dataDir);
   if (generated)
@@ -230,4 +230,5 @@ export async function shutdownServices(services: AppServices, closeDatabase = tr
   await services.plugins.stop();
   await services.sql.close().catch(() => undefined);
   if (closeDatabase) await services.orm.close(true);
+  services.logger.flush();
 }

@@ -14,13 +14,26 @@ const REDACT = [
   '*.secret',
 ];
 
-export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
-  return pino({
-    level,
-    base: { service: 'labeler', ...base },
-    redact: { paths: REDACT, censor: '[redacted]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  });
+/**
+ * JSON logs on stdout. `async` (servers): lines are written without blocking the event loop and, under
+ * load, coalesced into one write per batch instead of a write system call per request line; pino flushes
+ * what is buffered when the process exits. CLI commands keep synchronous writes so log lines and command
+ * output stay in order.
+ */
+export function createLogger(
+  level: string,
+  base: Record<string, unknown> = {},
+  options: { async?: boolean } = {},
+): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'labeler', ...base },
+      redact: { paths: REDACT, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    pino.destination({ dest: 1, sync: !options.async }),
+  );
 }
 
 export type { Logger };
