@@ -63,20 +63,23 @@ export function platformRoute<I extends z.ZodType, O extends z.ZodType>(
   };
 }
 
+function describedProcedure<I extends z.ZodType, O extends z.ZodType>(route: PlatformRoute<I, O>) {
+  return platformProcedure(route.scope)
+    .meta({ openapi: route.openapi })
+    .input(route.input)
+    .output(route.output);
+}
+
 // The procedure's output type comes from `.output(route.output)`; tRPC's deferred conditional type for a
 // generic resolver's return value cannot be resolved here, hence the `never` casts.
 export function platformQuery<I extends z.ZodType, O extends z.ZodType>(route: PlatformRoute<I, O>) {
-  return platformProcedure(route.scope)
-    .meta({ openapi: route.openapi })
-    .input(route.input)
-    .output(route.output)
-    .query(({ ctx, input }) => route.run(ctx, input as z.output<I>) as Promise<never>);
+  return describedProcedure(route).query(
+    ({ ctx, input }) => route.run(ctx, input as z.output<I>) as Promise<never>,
+  );
 }
 
 export function platformMutation<I extends z.ZodType, O extends z.ZodType>(route: PlatformRoute<I, O>) {
-  return platformProcedure(route.scope)
-    .meta({ openapi: route.openapi })
-    .input(route.input)
-    .output(route.output)
-    .mutation(({ ctx, input }) => route.run(ctx, input as z.output<I>) as Promise<never>);
+  return describedProcedure(route).mutation(
+    ({ ctx, input }) => route.run(ctx, input as z.output<I>) as Promise<never>,
+  );
 }
