@@ -1,7 +1,6 @@
 import { definePlugin, type PluginDefinition, type StorageCapabilities } from '@labeler/core';
-import { createS3Client } from './client.js';
 import { type R2Config, r2ConfigSchema, resolveR2Config } from './config.js';
-import { R2Storage, type R2StorageInstance } from './storage.js';
+import type { R2StorageInstance } from './storage.js';
 
 export const r2Capabilities = {
   presignGet: true,
@@ -12,6 +11,11 @@ export const r2Capabilities = {
 /** Capabilities as a type alias (not the StorageCapabilities interface) so core's generic helpers accept it. */
 export type R2Capabilities = typeof r2Capabilities;
 
+/**
+ * The definition is light: the config schema is here, while the AWS SDK (several MB of code and heap) is
+ * imported on the first create(), so a server without an R2 instance never loads it. Import it from
+ * `@labeler/plugin-r2/plugin` to keep that property (the package root also exports the implementation).
+ */
 export const r2StoragePlugin: PluginDefinition<'storage', R2Config, R2StorageInstance, R2Capabilities> =
   definePlugin({
     id: 'r2',
@@ -24,6 +28,10 @@ export const r2StoragePlugin: PluginDefinition<'storage', R2Config, R2StorageIns
     capabilities: r2Capabilities,
     async create(ctx, config): Promise<R2StorageInstance> {
       const resolved = resolveR2Config(config);
+      const [{ createS3Client }, { R2Storage }] = await Promise.all([
+        import('./client.js'),
+        import('./storage.js'),
+      ]);
       const logger = ctx.logger.child?.({ plugin: 'r2', instanceId: ctx.instanceId }) ?? ctx.logger;
       // Log where, never with what credentials.
       logger.debug(

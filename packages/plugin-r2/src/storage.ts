@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -9,7 +8,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   assertValidPresignExpiry,
@@ -32,10 +30,21 @@ import {
 } from '@labeler/core';
 import type { ResolvedR2Config } from './config.js';
 import { isTransportError, mapS3Error } from './errors.js';
+import { BodyStreamError, MAX_PARTS, MIN_PART_SIZE, uploadStream } from './multipart.js';
 
-/** Multipart part size: R2 wants equal non-trailing parts of at least 5 MiB. Memory ≈ PART_SIZE × QUEUE_SIZE. */
-export const PART_SIZE = 8 * 1024 * 1024;
-const QUEUE_SIZE = 2;
+/**
+ * Multipart part size: R2 wants equal non-trailing parts of at least 5 MiB. A streamed upload holds
+ * PART_BUFFERS × PART_SIZE (10 MiB) of part buffers, whatever the body's size.
+ */
+export const PART_SIZE = MIN_PART_SIZE;
+const PART_BUFFERS = 2;
+const MIB = 1024 * 1024;
+
+/** PART_SIZE, or larger parts (whole MiB) when a known length would need more than MAX_PARTS parts. */
+function partSizeFor(contentLength: number | undefined): number {
+  if (contentLength === undefined || contentLength <= PART_SIZE * MAX_PARTS) return PART_SIZE;
+  return Math.ceil(contentLength / MAX_PARTS / MIB) * MIB;
+}
 const MAX_LIST_LIMIT = 1000;
 
 export interface R2StorageInstance extends StorageInstance {
@@ -103,34 +112,16 @@ export class R2Storage implements R2StorageInstance {
           ...(options.contentType ? { contentType: options.contentType } : {}),
         };
       }
-      // Streams (and large buffers) go through lib-storage: one PutObject when the body fits in a part,
-      // otherwise a multipart upload that holds at most QUEUE_SIZE parts in memory.
-      let size = 0;
-      const source = buffer
-        ? Readable.from([buffer])
-        : body instanceof Readable
-          ? body
-          : Readable.from(body as AsyncIterable<Uint8Array>);
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          size += chunk.length;
-          done(null, chunk);
-        },
-      });
-      let sourceError: unknown;
-      const counted = pipeline(source, counter, (error) => {
-        sourceError = error ?? undefined;
-      });
-      const upload = new Upload({
-        client: this.client,
-        params: { ...common, Body: counted },
-        partSize: PART_SIZE,
-        queueSize: QUEUE_SIZE,
-        leavePartsOnError: false,
-      });
-      const out = await upload.done().catch((error: unknown) => {
-        // The caller's stream failed (e.g. the client went away): report that, not an S3 error.
-        throw sourceError ?? error;
+      // Streams (and large buffers): one PutObject when the body fits in a part, otherwise a multipart
+      // upload through a fixed set of PART_BUFFERS part buffers (see uploadStream).
+      const source: AsyncIterable<Uint8Array | string> = buffer
+        ? (async function* () {
+            yield buffer;
+          })()
+        : (body as Readable | AsyncIterable<Uint8Array>);
+      const { size, etag } = await uploadStream(this.client, common, source, {
+        partSize: partSizeFor(options.contentLength),
+        buffers: PART_BUFFERS,
       });
       if (options.contentLength !== undefined && options.contentLength !== size) {
         await this.delete(key).catch(() => undefined);
@@ -145,10 +136,12 @@ export class R2Storage implements R2StorageInstance {
       return {
         key,
         size,
-        etag: cleanEtag(out.ETag),
+        etag: cleanEtag(etag),
         ...(options.contentType ? { contentType: options.contentType } : {}),
       };
     } catch (error) {
+      // The caller's stream failed (e.g. the client went away): report that, not an S3 error.
+      if (error instanceof BodyStreamError) throw error.original;
       if (error instanceof Error && !('$metadata' in error) && !isTransportError(error)) throw error;
       throw mapS3Error(error, 'put', key);
     }

@@ -99,9 +99,10 @@ describe('r2 large objects and listings', () => {
     const commands = send.mock.calls.map(([command]) => command.constructor.name);
     send.mockRestore();
     expect(info.size).toBe(size);
-    // Two parts of PART_SIZE at most: the body was never held whole.
+    // Parts of PART_SIZE (5 MiB): the body was never held whole.
     expect(commands).toEqual([
       'CreateMultipartUploadCommand',
+      'UploadPartCommand',
       'UploadPartCommand',
       'UploadPartCommand',
       'CompleteMultipartUploadCommand',

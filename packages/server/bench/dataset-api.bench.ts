@@ -14,6 +14,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { percentile, writeBenchResult, type BenchRow } from '../../../bench/report.js';
+import { PRODUCTION_NODE_FLAGS } from '../src/node-flags.js';
 import { createTestDatabase } from '../src/testing/database.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -28,7 +29,8 @@ async function startProcess(
   const child = spawn(
     process.execPath,
     [
-      '--experimental-async-context-frame',
+      // The flags production runs with (src/node-flags.ts); the bare handler gets them too.
+      ...PRODUCTION_NODE_FLAGS,
       '--conditions=@labeler/source',
       '--import',
       'tsx',

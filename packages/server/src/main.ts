@@ -1,6 +1,11 @@
 /** Process entry for `node dist/main.js` (npm start): loads the environment and serves. */
-import { ConfigError, loadConfig } from './config/env.js';
-import { serve } from './serve.js';
+import { relaunchWithNodeFlags } from './node-flags.js';
+
+// Before anything else is loaded: re-executes with the production Node flags when started without them.
+relaunchWithNodeFlags();
+
+const { ConfigError, loadConfig } = await import('./config/env.js');
+const { serve } = await import('./serve.js');
 
 try {
   await serve(loadConfig());

@@ -2,9 +2,9 @@ import { type ConstructorOptions, fromPglite, PgBoss, type PGliteLike } from 'pg
 import type { Orm } from '../db/orm.js';
 import {
   DEAD_LETTER_QUEUE,
+  expireSecondsFor,
   JOB_QUEUES,
   type JobTuning,
-  MAX_EXPIRE_SECONDS,
   QUEUE_TIMEOUT_SECONDS,
 } from './settings.js';
 
@@ -54,10 +54,6 @@ export async function createBoss(
   if (!isPgliteLike(native))
     throw new Error('DATABASE_URL is unset but the database is not PGlite: cannot start the job queue.');
   return { boss: new PgBoss({ ...common, db: fromPglite(native), backend: 'pglite' }), embedded: true };
-}
-
-export function expireSecondsFor(timeoutSeconds: number, tuning: JobTuning): number {
-  return Math.min(timeoutSeconds + tuning.expiryGraceSeconds, MAX_EXPIRE_SECONDS);
 }
 
 /** Creates (or updates) our queues. Idempotent and safe when several processes start at once. */

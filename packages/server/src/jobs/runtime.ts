@@ -7,11 +7,11 @@ import type { Em, Orm } from '../db/orm.js';
 import type { Metrics } from '../http/metrics.js';
 import { newId } from '../lib/ids.js';
 import type { Logger } from '../lib/logger.js';
-import { createBoss, expireSecondsFor, setupQueues } from './boss.js';
 import { JOB_ERROR } from './errors.js';
 import { JobExecutor } from './executor.js';
 import {
   DEAD_LETTER_QUEUE,
+  expireSecondsFor,
   JOB_QUEUES,
   type JobTuning,
   QUEUE_TIMEOUT_SECONDS,
@@ -255,8 +255,11 @@ export class PgBossJobRuntime implements JobRuntime {
       );
     if (outcome === 'cancelled') {
       this.deps.metrics.jobs.inc({ kind: job.kind, state: 'cancelled' });
-      // Our row already says cancelled (a worker that fetches it skips it); this just tidies pg-boss.
-      await this.boss
+      // Our row already says cancelled (a worker that fetches it skips it); this just tidies pg-boss
+      // (started here if this process has not used it yet; on PGlite it always runs already).
+      const boss =
+        this.boss ?? (this.deps.config.DATABASE_URL ? await this.ensureBoss().catch(() => null) : null);
+      await boss
         ?.cancel(job.queue, bossIdOf(id))
         .catch((error: unknown) =>
           this.deps.logger.debug({ err: error, jobId: id }, 'pg-boss cancel failed'),
@@ -300,6 +303,10 @@ export class PgBossJobRuntime implements JobRuntime {
   }
 
   async startWorkers(): Promise<void> {
+    // A process without workers on PostgreSQL starts pg-boss on its first enqueue (or cancel): the CLI
+    // and enqueue-only servers then never load it. On PGlite it must start now, before any caller's
+    // transaction holds the single session (see start()).
+    if (!this.deps.embeddedWorkers && this.deps.config.DATABASE_URL) return;
     const boss = await this.ensureBoss();
     if (!this.deps.embeddedWorkers || this.workersStarted) return;
     this.workersStarted = true;
@@ -363,6 +370,8 @@ export class PgBossJobRuntime implements JobRuntime {
   private ensureBoss(): Promise<PgBoss> {
     if (this.stopped) return Promise.reject(new Error('The job runtime is stopped.'));
     this.starting ??= (async () => {
+      // pg-boss (and its dependencies) load only in processes that use the queue.
+      const { createBoss, setupQueues } = await import('./boss.js');
       const { boss, embedded } = await createBoss(this.deps.orm, this.deps.config.DATABASE_URL, this.tuning);
       boss.on('error', (error) => this.deps.logger.error({ err: error }, 'job queue error'));
       await boss.start();

@@ -62,3 +62,8 @@ export { JOB_QUEUES };
 
 /** pg-boss caps expiration at 24 h. */
 export const MAX_EXPIRE_SECONDS = 24 * 3600;
+
+/** pg-boss expiry of a job's attempt: its own timeout plus the grace period, within pg-boss's cap. */
+export function expireSecondsFor(timeoutSeconds: number, tuning: JobTuning): number {
+  return Math.min(timeoutSeconds + tuning.expiryGraceSeconds, MAX_EXPIRE_SECONDS);
+}

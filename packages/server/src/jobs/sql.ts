@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { fromKysely, type KyselyTransactionLike } from 'pg-boss';
 import type { Em } from '../db/orm.js';
 
 /** pg-boss's database interface: `$1` placeholders, rows back. Our own job SQL uses the same shape. */
@@ -7,12 +6,18 @@ export interface SqlExecutor {
   executeSql(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
 }
 
-interface KyselyCapable {
-  getKysely(): KyselyTransactionLike;
+/** The part of a Kysely instance or transaction used here (MikroORM's getKysely()). */
+interface KyselyExecutor {
+  executeQuery(query: {
+    sql: string;
+    parameters: readonly unknown[];
+    query: { kind: 'RawNode' };
+    queryId: { queryId: string };
+  }): Promise<{ rows: readonly Record<string, unknown>[] }>;
 }
 
-function hasKysely(em: Em): em is Em & KyselyCapable {
-  return typeof (em as unknown as Partial<KyselyCapable>).getKysely === 'function';
+interface KyselyCapable {
+  getKysely(): KyselyExecutor;
 }
 
 /**
@@ -20,8 +25,24 @@ function hasKysely(em: Em): em is Em & KyselyCapable {
  * getKysely() returns the transaction), else on the pool. Also what pg-boss gets for a transactional send.
  */
 export function sqlOf(em: Em): SqlExecutor {
-  if (!hasKysely(em)) throw new Error('The job runtime needs a SQL driver (PostgreSQL or PGlite).');
-  return fromKysely(em.getKysely()) as SqlExecutor;
+  // Typed structurally: MikroORM's Kysely types are wider than the raw query used here.
+  const capable = em as unknown as Partial<KyselyCapable>;
+  if (typeof capable.getKysely !== 'function')
+    throw new Error('The job runtime needs a SQL driver (PostgreSQL or PGlite).');
+  const kysely = capable.getKysely();
+  // A raw compiled query, as pg-boss's own fromKysely() adapter builds it; written out here so that
+  // processes which never start pg-boss (CLI, servers without embedded workers) do not load it.
+  return {
+    async executeSql(text, values) {
+      const result = await kysely.executeQuery({
+        sql: text,
+        parameters: values ?? [],
+        query: { kind: 'RawNode' },
+        queryId: { queryId: 'labeler-jobs' },
+      });
+      return { rows: [...result.rows] };
+    },
+  };
 }
 
 /**

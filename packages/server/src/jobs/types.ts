@@ -71,7 +71,10 @@ export interface JobRuntime {
   retry(id: string): Promise<Job>;
   /** Resolves when the job reaches a final state (or rejects after timeoutMs). */
   waitFor(id: string, timeoutMs?: number): Promise<Job>;
-  /** Starts workers for registered kinds (embedded or `labeler worker`). */
+  /**
+   * Starts workers for registered kinds (embedded or `labeler worker`). Without workers it starts only the
+   * queue client, and on PostgreSQL not even that (pg-boss then starts on the first enqueue).
+   */
   startWorkers(): Promise<void>;
   stop(): Promise<void>;
 }
