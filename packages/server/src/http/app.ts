@@ -13,7 +13,7 @@ import { appRouter } from '../trpc/app-router.js';
 import { createRequestContext, type RequestContext } from '../trpc/context.js';
 import { labelerErrorOf } from '../trpc/errors.js';
 import { docsRouter } from './docs.js';
-import { restEnvelope, sendError } from './envelope.js';
+import { JSON_CONTENT_TYPE, requestErrors, restEnvelope, retryAfterFor, sendError } from './envelope.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { readiness } from './health.js';
 import { localStorageRouter } from './local-storage.js';
@@ -32,9 +32,8 @@ function responseMeta({
   const headers: Record<string, string> = { ...(ctx?.response.headers ?? {}) };
   if (errors.length) {
     const error = labelerErrorOf(errors[0]!);
-    if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
-    else if ((error.status === 503 || error.status === 429) && !headers['Retry-After'])
-      headers['Retry-After'] = '5';
+    const retryAfter = retryAfterFor(error, headers['Retry-After']);
+    if (retryAfter) headers['Retry-After'] = retryAfter;
     return { status: errors.length === 1 ? error.status : undefined, headers };
   }
   return { status: ctx?.response.status, headers };
@@ -108,14 +107,7 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
       /%00/i.test(req.originalUrl) ||
       (req.body !== undefined && JSON.stringify(req.body).includes('\\u0000'))
     ) {
-      return sendError(
-        res,
-        new LabelerError(
-          'VALIDATION_ERROR',
-          'The request contains a NUL character, which is not allowed in any field.',
-        ),
-        String(req.id),
-      );
+      return sendError(res, requestErrors.nul(), String(req.id));
     }
     next();
   };
@@ -154,19 +146,8 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
     (req: Request, res: Response, next: NextFunction) => {
       // The OpenAPI adapter only reads JSON bodies; anything else is a clear 415, not an adapter crash.
       const type = req.headers['content-type'];
-      if (
-        ['POST', 'PUT', 'PATCH'].includes(req.method) &&
-        type &&
-        !/^application\/([\w.+-]+\+)?json\b/i.test(type)
-      ) {
-        return sendError(
-          res,
-          new LabelerError(
-            'UNSUPPORTED_MEDIA_TYPE',
-            'Send the request body as JSON (Content-Type: application/json).',
-          ),
-          String(req.id),
-        );
+      if (['POST', 'PUT', 'PATCH'].includes(req.method) && type && !JSON_CONTENT_TYPE.test(type)) {
+        return sendError(res, requestErrors.notJson(), String(req.id));
       }
       next();
     },
@@ -211,10 +192,8 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
     const e = err as { type?: string; status?: number };
     let error: LabelerError;
     if (isLabelerError(err)) error = err;
-    else if (e?.type === 'entity.parse.failed')
-      error = new LabelerError('VALIDATION_ERROR', 'The request body is not valid JSON.');
-    else if (e?.type === 'entity.too.large')
-      error = new LabelerError('PAYLOAD_TOO_LARGE', 'The request body is too large.');
+    else if (e?.type === 'entity.parse.failed') error = requestErrors.invalidJson();
+    else if (e?.type === 'entity.too.large') error = requestErrors.tooLarge();
     else if (e?.status && e.status >= 400 && e.status < 500)
       error = new LabelerError('VALIDATION_ERROR', 'The request could not be read.', { status: e.status });
     else {

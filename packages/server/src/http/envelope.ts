@@ -118,9 +118,38 @@ export function restEnvelope(req: Request, res: Response, next: NextFunction): v
   next();
 }
 
+/**
+ * Retry-After for an error response: the error's own hint; else 5 s for 429/503 unless the response
+ * already carries one (e.g. a rate-limit window's reset); else none.
+ */
+export function retryAfterFor(error: LabelerError, current?: string): string | undefined {
+  if (error.retryAfterSeconds !== undefined) return String(error.retryAfterSeconds);
+  if (current) return current;
+  return error.status === 503 || error.status === 429 ? '5' : undefined;
+}
+
+/** The errors every REST path gives for a request it cannot read, worded once. */
+export const requestErrors = {
+  nul: () =>
+    new LabelerError(
+      'VALIDATION_ERROR',
+      'The request contains a NUL character, which is not allowed in any field.',
+    ),
+  notJson: () =>
+    new LabelerError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'Send the request body as JSON (Content-Type: application/json).',
+    ),
+  invalidJson: () => new LabelerError('VALIDATION_ERROR', 'The request body is not valid JSON.'),
+  tooLarge: () => new LabelerError('PAYLOAD_TOO_LARGE', 'The request body is too large.'),
+};
+
+/** JSON content types (application/json and application/*+json). */
+export const JSON_CONTENT_TYPE = /^application\/([\w.+-]+\+)?json\b/i;
+
 export function sendError(res: Response, error: LabelerError, requestId?: string): void {
   if (res.headersSent) return;
-  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
-  else if (error.status === 503 || error.status === 429) res.setHeader('Retry-After', '5');
+  const retryAfter = retryAfterFor(error);
+  if (retryAfter) res.setHeader('Retry-After', retryAfter);
   res.status(error.status).json(envelopeOf(error, requestId));
 }

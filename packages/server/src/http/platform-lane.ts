@@ -8,7 +8,14 @@ import { chargePlatformRequest } from '../modules/rate-limits/platform-charge.js
 import { authenticationRequired, requireScope } from '../trpc/init.js';
 import type { LaneRoute, PlatformContext } from '../trpc/platform.js';
 import { fromZodError } from '../trpc/errors.js';
-import { envelopeOf, etagMatches, weakEtag } from './envelope.js';
+import {
+  envelopeOf,
+  etagMatches,
+  JSON_CONTENT_TYPE,
+  requestErrors,
+  retryAfterFor,
+  weakEtag,
+} from './envelope.js';
 
 /**
  * The REST fast lane for the Platform's hot routes (get, list, permissions, download-url, batch). The
@@ -26,7 +33,6 @@ import { envelopeOf, etagMatches, weakEtag } from './envelope.js';
 const API_PREFIX = '/api/v1';
 const MAX_BODY_BYTES = 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const JSON_TYPE = /^application\/([\w.+-]+\+)?json\b/i;
 
 interface CompiledRoute {
   route: LaneRoute;
@@ -51,12 +57,6 @@ function compile(route: LaneRoute): CompiledRoute {
   return { route, method: route.openapi.method, pattern: new RegExp(`^${source}/?$`), params };
 }
 
-class LaneInputError extends Error {
-  constructor(readonly error: LabelerError) {
-    super(error.message);
-  }
-}
-
 function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -76,9 +76,7 @@ function decodeParam(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
-    throw new LaneInputError(
-      new LabelerError('VALIDATION_ERROR', 'The URL contains malformed percent-encoding.'),
-    );
+    throw new LabelerError('VALIDATION_ERROR', 'The URL contains malformed percent-encoding.');
   }
 }
 
@@ -97,10 +95,7 @@ function queryInput(search: string): Record<string, string | string[]> {
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES)
-      return reject(
-        new LaneInputError(new LabelerError('PAYLOAD_TOO_LARGE', 'The request body is too large.')),
-      );
+    if (declared > MAX_BODY_BYTES) return reject(requestErrors.tooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -108,7 +103,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       if (size > MAX_BODY_BYTES) {
         req.removeAllListeners('data');
         req.resume();
-        reject(new LaneInputError(new LabelerError('PAYLOAD_TOO_LARGE', 'The request body is too large.')));
+        reject(requestErrors.tooLarge());
         return;
       }
       chunks.push(chunk);
@@ -122,13 +117,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 async function bodyInput(req: IncomingMessage): Promise<Record<string, unknown>> {
   const type = req.headers['content-type'];
-  if (type && !JSON_TYPE.test(type)) {
-    throw new LaneInputError(
-      new LabelerError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        'Send the request body as JSON (Content-Type: application/json).',
-      ),
-    );
+  if (type && !JSON_CONTENT_TYPE.test(type)) {
+    throw requestErrors.notJson();
   }
   const text = await readBody(req);
   // Like express.json: no JSON content type, no body.
@@ -137,22 +127,13 @@ async function bodyInput(req: IncomingMessage): Promise<Record<string, unknown>>
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new LaneInputError(new LabelerError('VALIDATION_ERROR', 'The request body is not valid JSON.'));
+    throw requestErrors.invalidJson();
   }
-  if (JSON.stringify(parsed).includes('\\u0000')) throw nulError();
+  if (JSON.stringify(parsed).includes('\\u0000')) throw requestErrors.nul();
   // As the generic adapter merges it: only an object's fields become input; the schema then names what is missing.
   return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
     ? (parsed as Record<string, unknown>)
     : {};
-}
-
-function nulError(): LaneInputError {
-  return new LaneInputError(
-    new LabelerError(
-      'VALIDATION_ERROR',
-      'The request contains a NUL character, which is not allowed in any field.',
-    ),
-  );
 }
 
 export type PlatformLane = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -199,7 +180,7 @@ async function serve(
   let body: string | undefined;
   let failure: unknown;
   try {
-    if (/%00/i.test(search) || /%00/i.test(path)) throw nulError();
+    if (/%00/i.test(search) || /%00/i.test(path)) throw requestErrors.nul();
     const raw: Record<string, unknown> = req.method === 'GET' ? queryInput(search) : await bodyInput(req);
     for (let i = 0; i < params.length; i++) raw[params[i]!] = decodeParam(match[i + 1]!);
 
@@ -226,19 +207,14 @@ async function serve(
     body = JSON.stringify(result);
   } catch (error) {
     failure = error;
-    const labeler =
-      error instanceof LaneInputError
-        ? error.error
-        : isLabelerError(error)
-          ? error
-          : error instanceof ZodError
-            ? fromZodError(error)
-            : toLabelerError(error);
+    const labeler = isLabelerError(error)
+      ? error
+      : error instanceof ZodError
+        ? fromZodError(error)
+        : toLabelerError(error);
     status = labeler.status;
-    if (labeler.retryAfterSeconds !== undefined)
-      response.headers['Retry-After'] = String(labeler.retryAfterSeconds);
-    else if ((status === 503 || status === 429) && !response.headers['Retry-After'])
-      response.headers['Retry-After'] = '5';
+    const retryAfter = retryAfterFor(labeler, response.headers['Retry-After']);
+    if (retryAfter) response.headers['Retry-After'] = retryAfter;
     body = JSON.stringify(envelopeOf(labeler, requestId));
     if (status >= 500)
       app.logger.error({ err: error, path: route.openapi.path, code: labeler.code }, 'request failed');
