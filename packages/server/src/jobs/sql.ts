@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CompiledQuery } from 'kysely';
 import type { Em } from '../db/orm.js';
 
 /** pg-boss's database interface: `$1` placeholders, rows back. Our own job SQL uses the same shape. */
@@ -8,12 +9,7 @@ export interface SqlExecutor {
 
 /** The part of a Kysely instance or transaction used here (MikroORM's getKysely()). */
 interface KyselyExecutor {
-  executeQuery(query: {
-    sql: string;
-    parameters: readonly unknown[];
-    query: { kind: 'RawNode' };
-    queryId: { queryId: string };
-  }): Promise<{ rows: readonly Record<string, unknown>[] }>;
+  executeQuery(query: CompiledQuery): Promise<{ rows: readonly Record<string, unknown>[] }>;
 }
 
 interface KyselyCapable {
@@ -30,16 +26,12 @@ export function sqlOf(em: Em): SqlExecutor {
   if (typeof capable.getKysely !== 'function')
     throw new Error('The job runtime needs a SQL driver (PostgreSQL or PGlite).');
   const kysely = capable.getKysely();
-  // A raw compiled query, as pg-boss's own fromKysely() adapter builds it; written out here so that
-  // processes which never start pg-boss (CLI, servers without embedded workers) do not load it.
+  // A raw compiled query, as pg-boss's own fromKysely() adapter sends it (and db/fast-sql.ts on PGlite);
+  // not that adapter itself, so processes which never start pg-boss (CLI, servers without embedded
+  // workers) do not load it.
   return {
     async executeSql(text, values) {
-      const result = await kysely.executeQuery({
-        sql: text,
-        parameters: values ?? [],
-        query: { kind: 'RawNode' },
-        queryId: { queryId: 'labeler-jobs' },
-      });
+      const result = await kysely.executeQuery(CompiledQuery.raw(text, values ?? []));
       return { rows: [...result.rows] };
     },
   };
