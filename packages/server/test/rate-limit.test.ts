@@ -89,23 +89,55 @@ describe('rate limits are exact across two server processes on one database', ()
     });
   });
 
-  it('a batch charges each dataset id once and reports exhausted ids per id instead of failing', async () => {
+  it('a batch is one request for the account and draws on no dataset budget', async () => {
     const key = (await createServiceAccount(a, ['datasets:read'], 'rl-batch')).api_key;
+    const other = (await createServiceAccount(a, ['datasets:read'], 'rl-batch-other')).api_key;
     const hot = await createDataset(a, { name: 'batch-hot' });
     const cold = await createDataset(a, { name: 'batch-cold' });
     await awayFromWindowEdge();
     for (let i = 0; i < DATASET_LIMIT; i++)
       expect((await hit(a.url, `/api/v1/datasets/${hot.id}`, key)).status).toBe(200);
+    expect((await hit(b.url, `/api/v1/datasets/${hot.id}`, other)).status).toBe(429);
     const res = await fetch(`${b.url}/api/v1/datasets/batch`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ dataset_ids: [hot.id, cold.id], fields: ['id', 'name'] }),
+      body: JSON.stringify({ dataset_ids: [hot.id, cold.id, cold.id], fields: ['id', 'name'] }),
     });
     expect(res.status).toBe(200);
+    // The account's budget governs the headers: DATASET_LIMIT single reads plus this batch.
+    expect(res.headers.get('x-ratelimit-limit')).toBe(String(ACCOUNT_LIMIT));
+    expect(res.headers.get('x-ratelimit-remaining')).toBe(String(ACCOUNT_LIMIT - DATASET_LIMIT - 1));
     const body = (await res.json()) as { datasets: Record<string, unknown>; errors: Record<string, string> };
-    expect(body.datasets[hot.id]).toBeNull();
-    expect(body.errors[hot.id]).toBe('Rate limit exceeded');
-    expect(body.datasets[cold.id]).toEqual({ id: cold.id, name: 'batch-cold' });
+    expect(body).toEqual({
+      datasets: {
+        [hot.id]: { id: hot.id, name: 'batch-hot' },
+        [cold.id]: { id: cold.id, name: 'batch-cold' },
+      },
+      errors: {},
+    });
+    // cold's budget is untouched: all of it is still there for single reads.
+    const coldReads = await Promise.all(
+      Array.from({ length: DATASET_LIMIT + 1 }, (_, i) =>
+        hit(i % 2 ? a.url : b.url, `/api/v1/datasets/${cold.id}`, other),
+      ),
+    );
+    expect(coldReads.filter((r) => r.status === 200)).toHaveLength(DATASET_LIMIT);
+    expect(coldReads.filter((r) => r.status === 429)).toHaveLength(1);
+  });
+
+  it('a request is charged once whatever it answers (400, 404), and 429 wins over them', async () => {
+    const key = (await createServiceAccount(a, ['datasets:read'], 'rl-errors')).api_key;
+    await awayFromWindowEdge();
+    const paths = [
+      '/api/v1/datasets/not-an-id',
+      '/api/v1/datasets/ds_0000000000000000',
+      '/api/v1/datasets?limit=0',
+    ];
+    const results = await Promise.all(
+      Array.from({ length: ACCOUNT_LIMIT + 5 }, (_, i) => hit(i % 2 ? a.url : b.url, paths[i % 3]!, key)),
+    );
+    expect(results.filter((r) => r.status === 429)).toHaveLength(5);
+    expect(results.filter((r) => r.status === 400 || r.status === 404)).toHaveLength(ACCOUNT_LIMIT);
   });
 });
 

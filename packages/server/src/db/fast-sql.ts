@@ -10,8 +10,18 @@ import type { Orm } from './orm.js';
  */
 export interface FastSql {
   query<Row>(text: string, params: readonly unknown[]): Promise<Row[]>;
+  /**
+   * Rows as arrays of column values, in select-list order. A PostgreSQL server's values stay the text it
+   * sent (no type parsing; timestamps in UTC, ISO style), for rows that are written straight into JSON
+   * (modules/datasets/dataset-json.ts). Embedded PGlite hands back parsed values, which those writers
+   * accept too.
+   */
+  queryText(text: string, params: readonly unknown[]): Promise<unknown[][]>;
   close(): Promise<void>;
 }
+
+/** Every column as the text the server sent. */
+const TEXT_TYPES = { getTypeParser: () => (value: string) => value };
 
 /** Named statements are per connection; beyond this many distinct texts, run them unnamed. */
 const MAX_NAMED_STATEMENTS = 200;
@@ -21,7 +31,8 @@ class PostgresFastSql implements FastSql {
   readonly #names = new Map<string, string>();
 
   constructor(connectionString: string, max: number) {
-    this.#pool = new pg.Pool({ connectionString, max });
+    // UTC and ISO text for timestamps, the form queryText's readers slice without a Date.
+    this.#pool = new pg.Pool({ connectionString, max, options: '-c TimeZone=UTC -c DateStyle=ISO,YMD' });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.#pool.on('error', () => undefined);
   }
@@ -45,6 +56,18 @@ class PostgresFastSql implements FastSql {
     return result.rows as Row[];
   }
 
+  async queryText(text: string, params: readonly unknown[]): Promise<unknown[][]> {
+    const name = this.#nameOf(text);
+    const result = await this.#pool.query({
+      text,
+      values: params as unknown[],
+      types: TEXT_TYPES,
+      rowMode: 'array',
+      ...(name ? { name } : {}),
+    });
+    return result.rows as unknown[][];
+  }
+
   async close(): Promise<void> {
     await this.#pool.end();
   }
@@ -60,7 +83,107 @@ class EmbeddedFastSql implements FastSql {
     return result.rows as Row[];
   }
 
+  async queryText(text: string, params: readonly unknown[]): Promise<unknown[][]> {
+    const rows = await this.query<Record<string, unknown>>(text, params);
+    return rows.map((row) => Object.values(row));
+  }
+
   async close(): Promise<void> {}
+}
+
+/**
+ * A write that may ride along with a request's first read instead of taking a round trip of its own (the
+ * Platform's rate-limit charge: modules/rate-limits/platform-charge.ts). Each round trip is a socket
+ * write and a wake-up on both sides, which cost more than these small statements themselves.
+ */
+export interface FoldableWrite {
+  /** Still to be written (not yet folded into a read, nor run alone). */
+  readonly pending: boolean;
+  /**
+   * A data-modifying statement with RETURNING, its parameters numbered from `$first`. With `after` (a
+   * boolean SQL condition), the statement's source rows must be filtered by it: readFolding uses it to
+   * make the write run after the read, so row locks are held only from the write to the commit.
+   */
+  statement(first: number, after?: string): { text: string; params: unknown[] };
+  /** Takes the statement's returned rows; may throw (the read's rows are then not used). */
+  settle(rows: Record<string, unknown>[]): void;
+}
+
+/**
+ * Runs `text` (a read) with `write` folded into the same statement, when it is still pending: the write
+ * becomes a data-modifying CTE whose rows reach `write.settle` before the read's rows are returned. A
+ * read with no rows still returns the write's. Rows keep the read's order; with `asText` they come as
+ * queryText's arrays, otherwise as query's objects (each also carrying two internal columns, "@w" and
+ * "@n", which readers ignore).
+ */
+export async function readFolding<Row>(
+  sql: FastSql,
+  write: FoldableWrite | null | undefined,
+  text: string,
+  params: readonly unknown[],
+  asText?: false,
+): Promise<Row[]>;
+export async function readFolding(
+  sql: FastSql,
+  write: FoldableWrite | null | undefined,
+  text: string,
+  params: readonly unknown[],
+  asText: true,
+): Promise<unknown[][]>;
+export async function readFolding(
+  sql: FastSql,
+  write: FoldableWrite | null | undefined,
+  text: string,
+  params: readonly unknown[],
+  asText = false,
+): Promise<unknown[]> {
+  if (!write?.pending) return asText ? sql.queryText(text, params) : sql.query(text, params);
+  // The read runs first (materialized) and the write only then: the write's row locks (a rate-limit
+  // counter every request of an account updates) are held to the end of the statement, so they must
+  // not be taken before the read's work. `count(*) >= 0` is never folded away by the planner.
+  const folded = write.statement(params.length + 1, `(select count(*) from "read") >= 0`);
+  const statement = `with "read" as materialized (select row_number() over () as "@n", "q".* from (${text}) "q"),
+    "written" as (${folded.text})
+    select "w"."rows" as "@w", "r".* from (select coalesce(json_agg("written"), '[]')::text as "rows" from "written") "w"
+    left join "read" "r" on true
+    order by "r"."@n"`;
+  const all = [...params, ...folded.params];
+  if (asText) {
+    const rows = await sql.queryText(statement, all);
+    write.settle(JSON.parse(String(rows[0]?.[0] ?? '[]')) as Record<string, unknown>[]);
+    // Columns: "@w", "@n", then the read's; "@n" is null on the write's row when the read found nothing.
+    return rows.filter((row) => row[1] !== null && row[1] !== undefined).map((row) => row.slice(2));
+  }
+  const rows = await sql.query<Record<string, unknown>>(statement, all);
+  write.settle(JSON.parse(String(rows[0]?.['@w'] ?? '[]')) as Record<string, unknown>[]);
+  return rows.filter((row) => row['@n'] !== null && row['@n'] !== undefined);
+}
+
+// Array parameters as PostgreSQL array literals. The driver would build the same text, but escapes and
+// quotes every element one character at a time; on a batch (three arrays of 51) that was a tenth of
+// everything the process allocated. Plain elements (ids, bucket keys, numbers) need no quoting.
+const PLAIN_ELEMENT = /^[A-Za-z0-9_:.-]+$/;
+
+/** A text[] parameter: `{a,b,"needs \"quotes\""}`. */
+export function textArrayLiteral(values: readonly string[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (i) out += ',';
+    out +=
+      PLAIN_ELEMENT.test(value) && value.toUpperCase() !== 'NULL'
+        ? value
+        : `"${value.replace(/[\\"]/g, '\\$&')}"`;
+  }
+  return `${out}}`;
+}
+
+/** An int[]/bigint[] parameter. */
+export function integerArrayLiteral(values: readonly number[]): string {
+  for (const value of values) {
+    if (!Number.isSafeInteger(value)) throw new TypeError(`not an integer: ${value}`);
+  }
+  return `{${values.join(',')}}`;
 }
 
 export function createFastSql(orm: Orm, databaseUrl: string | undefined, poolMax: number): FastSql {

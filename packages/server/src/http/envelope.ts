@@ -60,7 +60,7 @@ function toEnvelope(body: unknown, status: number, requestId: string): ErrorEnve
   );
 }
 
-export function weakEtag(body: Buffer): string {
+export function weakEtag(body: Buffer | string): string {
   return `W/"${createHash('sha1').update(body).digest('base64url')}"`;
 }
 

@@ -4,7 +4,7 @@ import { isLabelerError, LabelerError, toLabelerError } from '@labeler/core';
 import { ZodError } from 'zod';
 import type { AppServices } from '../app/services.js';
 import { PLATFORM_LANE_ROUTES } from '../modules/datasets/platform-routes.js';
-import { chargePlatformRequest } from '../modules/rate-limits/platform-charge.js';
+import { PlatformCharge } from '../modules/rate-limits/platform-charge.js';
 import { authenticationRequired, requireScope } from '../trpc/init.js';
 import type { LaneRoute, PlatformContext } from '../trpc/platform.js';
 import { fromZodError } from '../trpc/errors.js';
@@ -129,7 +129,8 @@ async function bodyInput(req: IncomingMessage): Promise<Record<string, unknown>>
   } catch {
     throw requestErrors.invalidJson();
   }
-  if (JSON.stringify(parsed).includes('\\u0000')) throw requestErrors.nul();
+  // A NUL can only arrive escaped (JSON text forbids raw control characters), so most bodies skip the walk.
+  if (text.includes('u0000') && JSON.stringify(parsed).includes('\\u0000')) throw requestErrors.nul();
   // As the generic adapter merges it: only an object's fields become input; the schema then names what is missing.
   return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
     ? (parsed as Record<string, unknown>)
@@ -187,6 +188,7 @@ async function serve(
     const principal = await app.auth.authenticateRequest(req.method!, path, req.headers, ip);
     if (!principal) throw authenticationRequired();
     requireScope(principal, route.scope);
+    const charge = new PlatformCharge(app, principal, raw, response.headers);
     const ctx: PlatformContext = {
       app,
       req: null,
@@ -197,14 +199,18 @@ async function serve(
       response,
       getPrincipal: async () => principal,
       principal,
-      rateLimitedDatasetIds: new Set(),
+      charge,
     };
-    ctx.rateLimitedDatasetIds = await chargePlatformRequest(app, principal, raw, response.headers);
-    const input = route.input.safeParse(raw);
-    if (!input.success) throw fromZodError(input.error);
-    const result = await route.run(ctx, input.data);
+    try {
+      const input = route.input.safeParse(raw);
+      if (!input.success) throw fromZodError(input.error);
+      body = await route.respond(ctx, input.data);
+    } finally {
+      // Charged exactly once: here, unless the route's first read took the charge. An exhausted bucket
+      // answers 429 whatever the route would have answered, as when the charge came first.
+      await charge.settleAlone();
+    }
     status = response.status ?? 200;
-    body = JSON.stringify(result);
   } catch (error) {
     failure = error;
     const labeler = isLabelerError(error)
@@ -239,9 +245,8 @@ function send(
     res.end();
     return;
   }
-  const buffer = Buffer.from(body);
   if (req.method === 'GET' && status === 200) {
-    const etag = weakEtag(buffer);
+    const etag = weakEtag(body);
     headers.ETag = etag;
     headers['Cache-Control'] = 'private, no-cache';
     if (etagMatches(req.headers['if-none-match'], etag)) {
@@ -252,9 +257,10 @@ function send(
   }
   // As the generic path answers: trpc-to-openapi's plain type on success, express's on error envelopes.
   headers['Content-Type'] = status < 400 ? 'application/json' : 'application/json; charset=utf-8';
-  headers['Content-Length'] = buffer.length;
+  // Measured and encoded straight from the string: no intermediate Buffer per response.
+  headers['Content-Length'] = Buffer.byteLength(body);
   res.writeHead(status, headers);
-  res.end(buffer);
+  res.end(body);
 }
 
 /** The same request log line (pino-http's shape) and metrics as the generic path. */

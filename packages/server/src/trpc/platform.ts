@@ -1,28 +1,26 @@
 import type { Principal, Scope } from '@labeler/core';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { z } from 'zod';
-import { chargePlatformRequest } from '../modules/rate-limits/platform-charge.js';
+import { chargePlatformRequest, type PlatformCharge } from '../modules/rate-limits/platform-charge.js';
 import type { RequestContext } from './context.js';
 import { scopedProcedure } from './init.js';
 
-/** What a Platform route's resolver sees: an authenticated caller whose request has been charged. */
+/** What a Platform route's resolver sees: an authenticated caller whose request is charged. */
 export type PlatformContext = RequestContext & {
   principal: Principal;
-  /** Batch routes: dataset ids whose own bucket is exhausted (answered per id). */
-  rateLimitedDatasetIds: ReadonlySet<string>;
+  /**
+   * The request's rate-limit charge while it is still to be made (REST fast lane): the resolver hands it
+   * to its first read, which folds it into the same statement. Null once charged (tRPC charges first).
+   */
+  charge: PlatformCharge | null;
 };
 
 /** Platform routes: scope check, then the rate-limit charge (see chargePlatformRequest). */
 export function platformProcedure(scope: Scope) {
   return scopedProcedure(scope).use(async ({ ctx, next, getRawInput }) => {
     const raw = await getRawInput().catch(() => null);
-    const rateLimitedDatasetIds = await chargePlatformRequest(
-      ctx.app,
-      ctx.principal,
-      raw,
-      ctx.response.headers,
-    );
-    return next({ ctx: { ...ctx, rateLimitedDatasetIds } });
+    await chargePlatformRequest(ctx.app, ctx.principal, raw, ctx.response.headers);
+    return next({ ctx: { ...ctx, charge: null } });
   });
 }
 
@@ -39,6 +37,12 @@ export interface PlatformRoute<I extends z.ZodType, O extends z.ZodType> {
   input: I;
   output: O;
   run(ctx: PlatformContext, input: z.output<I>): Promise<z.input<O>>;
+  /**
+   * Optional: the same answer as `run`, already written as JSON text. The REST fast lane uses it when
+   * given (list and batch write their rows straight into JSON); tRPC always uses `run`, and the lane
+   * parity test holds the two to the same bytes.
+   */
+  respond?(ctx: PlatformContext, input: z.output<I>): Promise<string>;
 }
 
 /** The shape the REST fast lane needs, with the route's input type erased. */
@@ -46,7 +50,8 @@ export interface LaneRoute {
   scope: Scope;
   openapi: OpenApiOperation;
   input: z.ZodType;
-  run(ctx: PlatformContext, input: unknown): Promise<unknown>;
+  /** The response body as JSON text. */
+  respond(ctx: PlatformContext, input: unknown): Promise<string>;
 }
 
 export function platformRoute<I extends z.ZodType, O extends z.ZodType>(
@@ -58,7 +63,9 @@ export function platformRoute<I extends z.ZodType, O extends z.ZodType>(
       scope: route.scope,
       openapi: route.openapi,
       input: route.input,
-      run: (ctx, input) => route.run(ctx, input as z.output<I>),
+      respond: route.respond
+        ? (ctx, input) => route.respond!(ctx, input as z.output<I>)
+        : async (ctx, input) => JSON.stringify(await route.run(ctx, input as z.output<I>)),
     },
   };
 }

@@ -10,10 +10,30 @@ import {
   listDatasetsOutput,
   permissionOutput,
 } from './schemas.js';
+import type { DatasetViewField } from './dataset-json.js';
 import { toDatasetView } from './service.js';
 
 /** The routes the Platform calls with service-account keys (spec: labeler-dataset-api.md). */
 const TAG = 'Datasets';
+
+/** The fields of a list item, in the order they are written. */
+const LIST_ITEM_FIELDS = [
+  'id',
+  'name',
+  'description',
+  'format',
+  'labeled',
+  'num_images',
+  'num_classes',
+  'visibility',
+  'owner_id',
+  'storage_type',
+  'created_at',
+] as const satisfies readonly DatasetViewField[];
+
+function pick<V extends object, K extends keyof V>(view: V, fields: readonly K[]): Pick<V, K> {
+  return Object.fromEntries(fields.map((f) => [f, view[f]])) as Pick<V, K>;
+}
 
 export const getDatasetRoute = platformRoute({
   scope: 'datasets:read',
@@ -27,7 +47,7 @@ export const getDatasetRoute = platformRoute({
   input: z.object({ dataset_id: datasetIdSchema }),
   output: datasetSchema,
   run: async (ctx, input) =>
-    toDatasetView(await ctx.app.datasets.findVisible(ctx.principal, input.dataset_id)),
+    toDatasetView(await ctx.app.datasets.findVisible(ctx.principal, input.dataset_id, ctx.charge)),
 });
 
 export const listDatasetsRoute = platformRoute({
@@ -42,28 +62,17 @@ export const listDatasetsRoute = platformRoute({
   input: listDatasetsInput,
   output: listDatasetsOutput,
   run: async (ctx, input) => {
-    const page = await ctx.app.datasets.list(ctx.principal, input);
+    const page = await ctx.app.datasets.list(ctx.principal, input, ctx.charge);
     return {
       total: page.total,
       page: page.page,
       limit: page.limit,
-      datasets: page.datasets.map((d) => {
-        const v = toDatasetView(d);
-        return {
-          id: v.id,
-          name: v.name,
-          description: v.description,
-          format: v.format,
-          labeled: v.labeled,
-          num_images: v.num_images,
-          num_classes: v.num_classes,
-          visibility: v.visibility,
-          owner_id: v.owner_id,
-          storage_type: v.storage_type,
-          created_at: v.created_at,
-        };
-      }),
+      datasets: page.datasets.map((d) => pick(toDatasetView(d), LIST_ITEM_FIELDS)),
     };
+  },
+  respond: async (ctx, input) => {
+    const page = await ctx.app.datasets.listJson(ctx.principal, input, LIST_ITEM_FIELDS, ctx.charge);
+    return `{"total":${page.total},"page":${page.page},"limit":${page.limit},"datasets":[${page.datasets.join(',')}]}`;
   },
 });
 
@@ -83,6 +92,7 @@ export const datasetPermissionRoute = platformRoute({
       ctx.principal,
       input.dataset_id,
       input.user_id,
+      { charge: ctx.charge },
     );
     return { dataset_id: dataset.id, user_id: input.user_id, ...decision! };
   },
@@ -105,6 +115,7 @@ export const downloadUrlRoute = platformRoute({
     const result = await ctx.app.storageFiles.issueDownloadUrl(ctx.principal, input, {
       requestId: ctx.requestId,
       ip: ctx.ip,
+      charge: ctx.charge,
     });
     if (result.status === 'building') {
       ctx.response.status = 202;
@@ -127,24 +138,37 @@ export const batchDatasetsRoute = platformRoute({
   input: batchInput,
   output: batchOutput,
   run: async (ctx, input) => {
-    const found = await ctx.app.datasets.batch(ctx.principal, input.dataset_ids);
-    const fields = input.fields ?? DATASET_FIELDS;
+    const found = await ctx.app.datasets.batch(ctx.principal, input.dataset_ids, ctx.charge);
+    const fields = (input.fields ?? DATASET_FIELDS) as DatasetViewField[];
     const datasets: Record<string, Record<string, unknown> | null> = {};
     const errors: Record<string, string> = {};
     for (const id of input.dataset_ids) {
       const dataset = found.get(id);
-      if (ctx.rateLimitedDatasetIds.has(id)) {
-        datasets[id] = null;
-        errors[id] = 'Rate limit exceeded';
-      } else if (!dataset) {
+      if (dataset) {
+        datasets[id] = pick(toDatasetView(dataset), fields);
+      } else {
         datasets[id] = null;
         errors[id] = 'Dataset not found';
-      } else {
-        const view = toDatasetView(dataset) as Record<string, unknown>;
-        datasets[id] = Object.fromEntries(fields.map((f) => [f, view[f]]));
       }
     }
     return { datasets, errors };
+  },
+  respond: async (ctx, input) => {
+    const fields = (input.fields ?? DATASET_FIELDS) as DatasetViewField[];
+    const found = await ctx.app.datasets.batchJson(ctx.principal, input.dataset_ids, fields, ctx.charge);
+    // Written as the object `run` returns would be: each id once, where it first appears.
+    const seen = new Set<string>();
+    const datasets: string[] = [];
+    const errors: string[] = [];
+    for (const id of input.dataset_ids) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const key = JSON.stringify(id);
+      const json = found.get(id);
+      datasets.push(`${key}:${json ?? 'null'}`);
+      if (json === undefined) errors.push(`${key}:"Dataset not found"`);
+    }
+    return `{"datasets":{${datasets.join(',')}},"errors":{${errors.join(',')}}}`;
   },
 });
 

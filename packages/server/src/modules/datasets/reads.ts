@@ -1,5 +1,7 @@
 import type { DatasetFormat, DatasetRole, Principal, Visibility } from '@labeler/core';
-import type { FastSql } from '../../db/fast-sql.js';
+import { type FastSql, type FoldableWrite, readFolding, textArrayLiteral } from '../../db/fast-sql.js';
+import { CountCache } from './count-cache.js';
+import { datasetJsonWriter, type DatasetViewField } from './dataset-json.js';
 import type { ListDatasetsInput } from './schemas.js';
 
 /**
@@ -95,14 +97,21 @@ function visibleSql(principal: Principal, params: unknown[]): string {
   return `"dataset"."deleted_at" is null and ("dataset"."visibility" = 'public' or "dataset"."organization_id" = $${params.length})`;
 }
 
+/**
+ * Each read below takes an optional `charge`: a pending write (the request's rate-limit charge) to fold
+ * into its statement (see readFolding).
+ */
 export async function findVisibleDataset(
   sql: FastSql,
   principal: Principal,
   id: string,
+  charge?: FoldableWrite | null,
 ): Promise<DatasetRecord | null> {
   const params: unknown[] = [id];
   const visible = visibleSql(principal, params);
-  const rows = await sql.query<DatasetRow>(
+  const rows = await readFolding<DatasetRow>(
+    sql,
+    charge,
     `select ${COLUMNS} from "dataset" where "id" = $1 and ${visible} limit 1`,
     params,
   );
@@ -113,23 +122,46 @@ export async function findVisibleDatasets(
   sql: FastSql,
   principal: Principal,
   ids: string[],
+  charge?: FoldableWrite | null,
 ): Promise<DatasetRecord[]> {
   if (!ids.length) return [];
-  const params: unknown[] = [ids];
+  const params: unknown[] = [textArrayLiteral(ids)];
   const visible = visibleSql(principal, params);
-  const rows = await sql.query<DatasetRow>(
+  const rows = await readFolding<DatasetRow>(
+    sql,
+    charge,
     `select ${COLUMNS} from "dataset" where "id" = any($1::text[]) and ${visible}`,
     params,
   );
   return rows.map(toRecord);
 }
 
-/** Filters, newest first, with the total in the same statement (a window count). */
-export async function listVisibleDatasets(
+export async function findVisibleDatasetsJson(
   sql: FastSql,
   principal: Principal,
+  ids: string[],
+  fields: readonly DatasetViewField[],
+  charge?: FoldableWrite | null,
+): Promise<Map<string, string>> {
+  if (!ids.length) return new Map();
+  const writer = datasetJsonWriter(fields);
+  const params: unknown[] = [textArrayLiteral(ids)];
+  const visible = visibleSql(principal, params);
+  const rows = await readFolding(
+    sql,
+    charge,
+    `select ${writer.columns} from "dataset" where "dataset"."id" = any($1::text[]) and ${visible}`,
+    params,
+    true,
+  );
+  return new Map(rows.map((row) => [String(row[0]), writer.write(row)]));
+}
+
+/** The list filters as SQL, with their parameters. */
+function listFilter(
+  principal: Principal,
   input: ListDatasetsInput,
-): Promise<{ total: number; datasets: DatasetRecord[] }> {
+): { filterSql: string; params: unknown[] } {
   const params: unknown[] = [];
   const where = [visibleSql(principal, params)];
   if (input.user_id !== undefined) {
@@ -156,42 +188,77 @@ export async function listVisibleDatasets(
     params.push(`%${input.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     where.push(`"name" ilike $${params.length} escape '\\'`);
   }
-  const filterSql = where.join(' and ');
-  const filterParams = [...params];
-  const n = filterParams.length;
-  const rows = await sql.query<DatasetRow>(
-    `select ${COLUMNS} from "dataset" where ${filterSql} order by "created_at" desc, "id" desc limit $${n + 1} offset $${n + 2}`,
-    [...filterParams, input.limit, (input.page - 1) * input.limit],
-  );
-  return { total: await countCached(sql, filterSql, filterParams), datasets: rows.map(toRecord) };
+  return { filterSql: where.join(' and '), params };
 }
 
-/**
- * Exact totals over large tables cost far more than the page itself (every matching row is visited), and
- * the Platform pages through the same filters repeatedly. Totals are cached per filter for a few seconds:
- * this process's own dataset writes clear the cache at once; another process's writes show up in totals
- * within COUNT_TTL_MS (the rows themselves are always read fresh).
- */
-const COUNT_TTL_MS = 5_000;
-const counts = new Map<string, { total: number; at: number }>();
+/** One page of the filtered datasets, newest first, and the (cached) total. */
+export async function listVisibleDatasets(
+  sql: FastSql,
+  principal: Principal,
+  input: ListDatasetsInput,
+  charge?: FoldableWrite | null,
+): Promise<{ total: number; datasets: DatasetRecord[] }> {
+  const { filterSql, params } = listFilter(principal, input);
+  const n = params.length;
+  const [rows, total] = await Promise.all([
+    readFolding<DatasetRow>(
+      sql,
+      charge,
+      `select ${COLUMNS} from "dataset" where ${filterSql} order by "created_at" desc, "id" desc limit $${n + 1} offset $${n + 2}`,
+      [...params, input.limit, (input.page - 1) * input.limit],
+    ),
+    countCached(sql, filterSql, params),
+  ]);
+  return { total, datasets: rows.map(toRecord) };
+}
 
-async function countCached(sql: FastSql, filterSql: string, params: unknown[]): Promise<number> {
-  const key = `${filterSql}|${JSON.stringify(params)}`;
-  const hit = counts.get(key);
-  if (hit && Date.now() - hit.at < COUNT_TTL_MS) return hit.total;
-  const rows = await sql.query<{ n: number }>(
-    `select count(*)::int as "n" from "dataset" where ${filterSql}`,
-    params,
-  );
-  const total = Number(rows[0]?.n ?? 0);
-  if (counts.size > 5_000) counts.clear();
-  counts.set(key, { total, at: Date.now() });
-  return total;
+/** As listVisibleDatasets, with each dataset's `fields` written as JSON text (see dataset-json.ts). */
+export async function listVisibleDatasetsJson(
+  sql: FastSql,
+  principal: Principal,
+  input: ListDatasetsInput,
+  fields: readonly DatasetViewField[],
+  charge?: FoldableWrite | null,
+): Promise<{ total: number; datasets: string[] }> {
+  const writer = datasetJsonWriter(fields);
+  const { filterSql, params } = listFilter(principal, input);
+  const n = params.length;
+  const [rows, total] = await Promise.all([
+    readFolding(
+      sql,
+      charge,
+      `select ${writer.columns} from "dataset" where ${filterSql} order by "dataset"."created_at" desc, "dataset"."id" desc limit $${n + 1} offset $${n + 2}`,
+      [...params, input.limit, (input.page - 1) * input.limit],
+      true,
+    ),
+    countCached(sql, filterSql, params),
+  ]);
+  return { total, datasets: rows.map((row) => writer.write(row)) };
+}
+
+/** List totals (see CountCache), per database: every app in this process clears them on its dataset writes. */
+const counts = new CountCache({ ttlMs: 5_000, staleMs: 60_000, maxEntries: 5_000 });
+const databaseKeys = new WeakMap<FastSql, number>();
+let databaseCount = 0;
+
+function countCached(sql: FastSql, filterSql: string, params: unknown[]): Promise<number> {
+  let database = databaseKeys.get(sql);
+  if (database === undefined) {
+    database = ++databaseCount;
+    databaseKeys.set(sql, database);
+  }
+  return counts.get(`${database}|${filterSql}|${JSON.stringify(params)}`, async () => {
+    const rows = await sql.query<{ n: number }>(
+      `select count(*)::int as "n" from "dataset" where ${filterSql}`,
+      params,
+    );
+    return Number(rows[0]?.n ?? 0);
+  });
 }
 
 /** Called by every dataset write in this process. */
 export function invalidateDatasetCounts(): void {
-  counts.clear();
+  counts.invalidate();
 }
 
 type AccessRoles = { explicit_role: DatasetRole | null; member_role: 'admin' | 'member' | null };
@@ -249,7 +316,12 @@ export async function findVisibleDatasetWith(
   sql: FastSql,
   principal: Principal,
   id: string,
-  options: { userId?: number | undefined; withVersion?: boolean; version?: number | undefined },
+  options: {
+    userId?: number | undefined;
+    withVersion?: boolean;
+    version?: number | undefined;
+    charge?: FoldableWrite | null | undefined;
+  },
 ): Promise<{ dataset: DatasetRecord; access: AccessFacts; version: ArchiveVersionRecord | null } | null> {
   const params: unknown[] = [id, options.userId ?? null];
   const visible = visibleSql(principal, params);
@@ -269,7 +341,9 @@ export async function findVisibleDatasetWith(
     versionJoin = `left join lateral (select * from "dataset_version" v where v."dataset_id" = "dataset"."id" ${versionFilter}
       order by v."version" desc limit 1) v on true`;
   }
-  const rows = await sql.query<DatasetRow & AccessRoles & VersionColumns>(
+  const rows = await readFolding<DatasetRow & AccessRoles & VersionColumns>(
+    sql,
+    options.charge,
     `select ${COLUMNS_OF_DATASET}, ${access}${versionColumns} from "dataset" ${versionJoin}
      where "dataset"."id" = $1 and ${visible} limit 1`,
     params,

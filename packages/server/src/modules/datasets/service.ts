@@ -18,10 +18,14 @@ import {
   type DatasetRecord,
   findVisibleDataset,
   findVisibleDatasets,
+  findVisibleDatasetsJson,
   findVisibleDatasetWith,
   invalidateDatasetCounts,
   listVisibleDatasets,
+  listVisibleDatasetsJson,
 } from './reads.js';
+import type { DatasetViewField } from './dataset-json.js';
+import type { FoldableWrite } from '../../db/fast-sql.js';
 import type { DatasetVersionView, ListDatasetsInput } from './schemas.js';
 
 type DatasetCreate = {
@@ -152,19 +156,45 @@ export class DatasetService {
   async list(
     principal: Principal,
     input: ListDatasetsInput,
+    charge?: FoldableWrite | null,
   ): Promise<{ total: number; page: number; limit: number; datasets: DatasetRecord[] }> {
-    const { total, datasets } = await listVisibleDatasets(this.sql, principal, input);
+    const { total, datasets } = await listVisibleDatasets(this.sql, principal, input, charge);
     return { total, page: input.page, limit: input.limit, datasets };
   }
 
-  async batch(principal: Principal, ids: string[]): Promise<Map<string, DatasetRecord>> {
-    const rows = await findVisibleDatasets(this.sql, principal, [...new Set(ids)]);
+  async batch(
+    principal: Principal,
+    ids: string[],
+    charge?: FoldableWrite | null,
+  ): Promise<Map<string, DatasetRecord>> {
+    const rows = await findVisibleDatasets(this.sql, principal, [...new Set(ids)], charge);
     return new Map(rows.map((d) => [d.id, d]));
   }
 
+  /** batch, with each found dataset's `fields` written as JSON text. */
+  batchJson(
+    principal: Principal,
+    ids: string[],
+    fields: readonly DatasetViewField[],
+    charge?: FoldableWrite | null,
+  ): Promise<Map<string, string>> {
+    return findVisibleDatasetsJson(this.sql, principal, [...new Set(ids)], fields, charge);
+  }
+
+  /** list, with each dataset's `fields` written as JSON text. */
+  async listJson(
+    principal: Principal,
+    input: ListDatasetsInput,
+    fields: readonly DatasetViewField[],
+    charge?: FoldableWrite | null,
+  ): Promise<{ total: number; page: number; limit: number; datasets: string[] }> {
+    const { total, datasets } = await listVisibleDatasetsJson(this.sql, principal, input, fields, charge);
+    return { total, page: input.page, limit: input.limit, datasets };
+  }
+
   /** Read path (no change tracking): one visible dataset. */
-  async findVisible(principal: Principal, id: string): Promise<DatasetRecord> {
-    const dataset = await findVisibleDataset(this.sql, principal, id);
+  async findVisible(principal: Principal, id: string, charge?: FoldableWrite | null): Promise<DatasetRecord> {
+    const dataset = await findVisibleDataset(this.sql, principal, id, charge);
     if (!dataset) throw datasetNotFound(id);
     return dataset;
   }
@@ -174,7 +204,7 @@ export class DatasetService {
     principal: Principal,
     id: string,
     userId: number | undefined,
-    options: { withVersion?: boolean; version?: number | undefined } = {},
+    options: { withVersion?: boolean; version?: number | undefined; charge?: FoldableWrite | null } = {},
   ): Promise<{
     dataset: DatasetRecord;
     decision: AccessDecision | null;

@@ -1,5 +1,6 @@
 import { isDatasetId, LabelerError, type Principal } from '@labeler/core';
 import type { AppServices } from '../../app/services.js';
+import type { FoldableWrite } from '../../db/fast-sql.js';
 import { type BucketRequest, governingState, rateLimitHeaders, type RateLimitPolicy } from './service.js';
 
 function policies(app: AppServices): { account: RateLimitPolicy; dataset: RateLimitPolicy } {
@@ -18,47 +19,57 @@ function policies(app: AppServices): { account: RateLimitPolicy; dataset: RateLi
   };
 }
 
-/** The dataset ids a request names, read from its raw (not yet validated) input. */
-function datasetIdsOf(raw: unknown): { single: string | null; many: string[] } {
-  if (!raw || typeof raw !== 'object') return { single: null, many: [] };
-  const r = raw as { dataset_id?: unknown; dataset_ids?: unknown };
-  const single = typeof r.dataset_id === 'string' && isDatasetId(r.dataset_id) ? r.dataset_id : null;
-  const many = Array.isArray(r.dataset_ids)
-    ? [
-        ...new Set(r.dataset_ids.filter((id): id is string => typeof id === 'string' && isDatasetId(id))),
-      ].slice(0, 50)
-    : [];
-  return { single, many };
+/** The dataset a single-dataset request names, read from its raw (not yet validated) input. */
+function datasetIdOf(raw: unknown): string | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const id = (raw as { dataset_id?: unknown }).dataset_id;
+  return typeof id === 'string' && isDatasetId(id) ? id : null;
 }
 
 /**
- * Charges a Platform request in one round trip: the caller's account bucket and the bucket of each
- * dataset it names. Rate-limit headers are added to `headers` either way. A single-dataset route fails
- * with RATE_LIMIT_EXCEEDED when either bucket is exhausted; a batch fails only for the account and
- * returns the exhausted dataset ids, which it answers per id. Runs before input validation, so a
- * malformed request still counts against the account.
+ * The rate-limit charge of one Platform request: the caller's account bucket, and the bucket of the
+ * dataset a single-dataset route names. A batch is one request: it draws on the account only, not on
+ * the budgets of the datasets it names (polling 50 datasets through one batch must not use up 50
+ * datasets' budgets for every other caller; the account limit bounds it).
+ *
+ * The charge is a FoldableWrite: the REST fast lane lets it ride along with the route's first read
+ * (db/fast-sql.ts readFolding), and makes it alone when no read took it (`settleAlone`), so every
+ * request is charged exactly once, whatever it answers. It is planned from the raw input, before
+ * validation, so a malformed request still counts against the account. When a bucket is exhausted,
+ * `settle` throws RATE_LIMIT_EXCEEDED; the X-RateLimit-* headers are set either way.
  */
-export async function chargePlatformRequest(
-  app: AppServices,
-  principal: Principal,
-  rawInput: unknown,
-  headers: Record<string, string>,
-): Promise<Set<string>> {
-  const { account, dataset } = policies(app);
-  const { single, many } = datasetIdsOf(rawInput);
-  const requests: BucketRequest[] = [{ policy: account, key: principal.id }];
-  if (single) requests.push({ policy: dataset, key: single });
-  for (const id of many) requests.push({ policy: dataset, key: id });
-  const states = await app.rateLimits.consume(requests);
-  const accountState = states[0]!;
-  const datasetStates = states.slice(1);
-  const rateLimitedDatasetIds = new Set(
-    many.length ? datasetStates.filter((s) => s.exceeded).map((s) => s.key) : [],
-  );
-  const headerStates = many.length ? [accountState] : states;
-  Object.assign(headers, rateLimitHeaders(headerStates));
-  const governing = governingState(headerStates)!;
-  if (governing.exceeded) {
+export class PlatformCharge implements FoldableWrite {
+  #pending = true;
+  readonly #prepared: ReturnType<AppServices['rateLimits']['prepare']>;
+
+  constructor(
+    private readonly app: AppServices,
+    private readonly principal: Principal,
+    rawInput: unknown,
+    private readonly headers: Record<string, string>,
+  ) {
+    const { account, dataset } = policies(app);
+    const requests: BucketRequest[] = [{ policy: account, key: principal.id }];
+    const datasetId = datasetIdOf(rawInput);
+    if (datasetId) requests.push({ policy: dataset, key: datasetId });
+    this.#prepared = app.rateLimits.prepare(requests);
+  }
+
+  get pending(): boolean {
+    return this.#pending;
+  }
+
+  statement(first: number, after?: string): { text: string; params: unknown[] } {
+    return this.#prepared.statement(first, after);
+  }
+
+  settle(rows: Record<string, unknown>[]): void {
+    this.#pending = false;
+    const states = this.#prepared.states(rows as Array<{ bucket: unknown; count: unknown }>);
+    Object.assign(this.headers, rateLimitHeaders(states));
+    const governing = governingState(states)!;
+    if (!governing.exceeded) return;
+    const { app, principal } = this;
     app.metrics.rateLimited.inc({ policy: governing.policy.name });
     if (principal.kind === 'service_account') app.serviceAccounts.noteUsage(principal.id, true);
     throw new LabelerError(
@@ -78,5 +89,21 @@ export async function chargePlatformRequest(
       },
     );
   }
-  return rateLimitedDatasetIds;
+
+  /** Charges in a round trip of its own, if no read has taken the charge. */
+  async settleAlone(): Promise<void> {
+    if (!this.#pending) return;
+    const { text, params } = this.statement(1);
+    this.settle(await this.app.sql.query<Record<string, unknown>>(text, params));
+  }
+}
+
+/** Charges a Platform request at once (the tRPC path); see PlatformCharge. */
+export async function chargePlatformRequest(
+  app: AppServices,
+  principal: Principal,
+  rawInput: unknown,
+  headers: Record<string, string>,
+): Promise<void> {
+  await new PlatformCharge(app, principal, rawInput, headers).settleAlone();
 }

@@ -1,4 +1,4 @@
-import type { FastSql } from '../../db/fast-sql.js';
+import { type FastSql, integerArrayLiteral, textArrayLiteral } from '../../db/fast-sql.js';
 
 export interface RateLimitPolicy {
   /** Policy name used in RateLimit-Policy ("account", "dataset"). */
@@ -28,8 +28,8 @@ const CLEANUP_EVERY_MS = 60_000;
 
 /**
  * Fixed-window counters in PostgreSQL (or PGlite). One prepared INSERT … ON CONFLICT DO UPDATE … RETURNING
- * over unnest()ed arrays consumes every bucket a request touches (1 for most routes, up to 51 for a batch)
- * in a single round trip and is atomic per bucket, so any number of server processes on one database
+ * over unnest()ed arrays consumes every bucket a request touches (the account's, and the dataset's on
+ * single-dataset routes) in a single round trip and is atomic per bucket, so any number of server processes on one database
  * enforce one exact limit. The table is UNLOGGED: counters need no crash durability, and skipping the WAL
  * keeps a commit from waiting on a disk flush on every request. Denied requests count too (a client
  * hammering through a 429 stays limited).
@@ -47,6 +47,20 @@ export class RateLimitService {
 
   async consume(requests: BucketRequest[]): Promise<BucketState[]> {
     if (!requests.length) return [];
+    const charge = this.prepare(requests);
+    const { text, params } = charge.statement(1);
+    return charge.states(await this.sql.query<{ bucket: string; count: number | string }>(text, params));
+  }
+
+  /**
+   * The charge of `requests` as a statement (one prepared INSERT … ON CONFLICT … RETURNING over unnest()ed
+   * arrays), to run alone (consume) or folded into a request's read (readFolding), and the bucket
+   * states its returned rows mean.
+   */
+  prepare(requests: BucketRequest[]): {
+    statement(first: number, after?: string): { text: string; params: unknown[] };
+    states(rows: ReadonlyArray<{ bucket: unknown; count: unknown }>): BucketState[];
+  } {
     const nowSeconds = this.now() / 1000;
     const buckets: string[] = [];
     const windowStarts: number[] = [];
@@ -56,27 +70,31 @@ export class RateLimitService {
       windowStarts.push(Math.floor(nowSeconds / r.policy.windowSeconds) * r.policy.windowSeconds);
       costs.push(r.cost ?? 1);
     }
-    const result = await this.sql.query<{ bucket: string; count: number | string }>(
-      `insert into "rate_limit_counter" ("bucket", "window_start", "count")
-         select * from unnest($1::text[], $2::bigint[], $3::int[])
+    return {
+      statement: (first, after) => ({
+        text: `insert into "rate_limit_counter" ("bucket", "window_start", "count")
+         select * from unnest($${first}::text[], $${first + 1}::bigint[], $${first + 2}::int[]) ${after ? `where ${after}` : ''}
          on conflict ("bucket", "window_start") do update set "count" = "rate_limit_counter"."count" + excluded."count"
          returning "bucket", "count"`,
-      [buckets, windowStarts, costs],
-    );
-    const counts = new Map(result.map((row) => [row.bucket, Number(row.count)]));
-    void this.#cleanup();
-    return requests.map((r, i) => {
-      const count = counts.get(buckets[i]!) ?? 0;
-      const windowStart = windowStarts[i]!;
-      return {
-        policy: r.policy,
-        key: r.key,
-        count,
-        remaining: Math.max(0, r.policy.limit - count),
-        resetSeconds: Math.max(1, Math.ceil(windowStart + r.policy.windowSeconds - nowSeconds)),
-        exceeded: count > r.policy.limit,
-      };
-    });
+        params: [textArrayLiteral(buckets), integerArrayLiteral(windowStarts), integerArrayLiteral(costs)],
+      }),
+      states: (rows) => {
+        void this.#cleanup();
+        const counts = new Map(rows.map((row) => [String(row.bucket), Number(row.count)]));
+        return requests.map((r, i) => {
+          const count = counts.get(buckets[i]!) ?? 0;
+          const windowStart = windowStarts[i]!;
+          return {
+            policy: r.policy,
+            key: r.key,
+            count,
+            remaining: Math.max(0, r.policy.limit - count),
+            resetSeconds: Math.max(1, Math.ceil(windowStart + r.policy.windowSeconds - nowSeconds)),
+            exceeded: count > r.policy.limit,
+          };
+        });
+      },
+    };
   }
 
   async #cleanup(): Promise<void> {

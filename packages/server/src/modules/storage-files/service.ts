@@ -15,6 +15,7 @@ import { datasetNotFound } from '../datasets/service.js';
 import { PluginInstanceRecord } from '../plugin-instances/entities.js';
 import { planArchive, streamArchive, type ArchiveEntry } from './archive.js';
 import type { DownloadUrlInput, DownloadUrlOutput } from './schemas.js';
+import type { FoldableWrite } from '../../db/fast-sql.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   jpg: 'image/jpeg',
@@ -540,7 +541,7 @@ export class StorageFilesService {
   async issueDownloadUrl(
     principal: Principal,
     input: DownloadUrlInput,
-    meta: { requestId: string; ip: string | null },
+    meta: { requestId: string; ip: string | null; charge?: FoldableWrite | null },
   ): Promise<DownloadUrlOutput> {
     const app = this.app();
     const {
@@ -550,6 +551,7 @@ export class StorageFilesService {
     } = await app.datasets.findVisibleWithAccess(principal, input.dataset_id, input.user_id, {
       withVersion: true,
       version: input.version,
+      charge: meta.charge,
     });
     if (input.user_id !== undefined && decision) {
       if (!decision.has_access) {
