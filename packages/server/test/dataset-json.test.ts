@@ -19,6 +19,7 @@ import {
   listVisibleDatasets,
   listVisibleDatasetsJson,
 } from '../src/modules/datasets/reads.js';
+import { LIST_ITEM_FIELDS } from '../src/modules/datasets/platform-routes.js';
 import { DATASET_FIELDS, listDatasetsInput } from '../src/modules/datasets/schemas.js';
 import { toDatasetView } from '../src/modules/datasets/service.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
@@ -111,19 +112,7 @@ async function seedAwkward(sql: FastSql): Promise<string[]> {
 
 const FIELD_LISTS: DatasetViewField[][] = [
   [...DATASET_FIELDS],
-  [
-    'id',
-    'name',
-    'description',
-    'format',
-    'labeled',
-    'num_images',
-    'num_classes',
-    'visibility',
-    'owner_id',
-    'storage_type',
-    'created_at',
-  ],
+  [...LIST_ITEM_FIELDS],
   ['content_hash', 'tags', 'created_at', 'name'],
   ['labeled'],
 ];

@@ -37,8 +37,8 @@ const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ) a
 /**
  * A timestamptz as Date.toISOString() writes it (milliseconds, truncated as a Date truncates them).
  * PostgreSQL's ISO text in UTC (`2026-11-21 09:53:25.443123+00`, fraction optional) is sliced without a
- * Date; anything else (another session time zone, years past 9999, BC
- * dates) goes through the driver's own parser.
+ * Date; anything else (another session time zone, years past 9999, BC dates) goes through the driver's
+ * own parser.
  */
 export function isoTimestamp(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
@@ -85,7 +85,7 @@ function selectColumn(field: DatasetViewField): string {
 export interface DatasetJsonWriter {
   /** The select list, from table `"dataset"`: its `id` first, then each field. */
   readonly columns: string;
-  /** A row of FastSql.queryText for `columns`: its id and its JSON. */
+  /** The JSON of a row read with `columns` (FastSql.queryText). */
   write(row: readonly unknown[]): string;
 }
 

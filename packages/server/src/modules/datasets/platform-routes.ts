@@ -17,7 +17,7 @@ import { toDatasetView } from './service.js';
 const TAG = 'Datasets';
 
 /** The fields of a list item, in the order they are written. */
-const LIST_ITEM_FIELDS = [
+export const LIST_ITEM_FIELDS = [
   'id',
   'name',
   'description',

@@ -191,24 +191,35 @@ function listFilter(
   return { filterSql: where.join(' and '), params };
 }
 
-/** One page of the filtered datasets, newest first, and the (cached) total. */
+/** One page of the filtered datasets, newest first, selected as `selectList` and read by `read`; and the total. */
+async function listPage<Row>(
+  sql: FastSql,
+  principal: Principal,
+  input: ListDatasetsInput,
+  selectList: string,
+  read: (text: string, params: unknown[]) => Promise<Row[]>,
+): Promise<{ total: number; rows: Row[] }> {
+  const { filterSql, params } = listFilter(principal, input);
+  const n = params.length;
+  const [rows, total] = await Promise.all([
+    read(
+      `select ${selectList} from "dataset" where ${filterSql} order by "dataset"."created_at" desc, "dataset"."id" desc limit $${n + 1} offset $${n + 2}`,
+      [...params, input.limit, (input.page - 1) * input.limit],
+    ),
+    countCached(sql, filterSql, params),
+  ]);
+  return { total, rows };
+}
+
 export async function listVisibleDatasets(
   sql: FastSql,
   principal: Principal,
   input: ListDatasetsInput,
   charge?: FoldableWrite | null,
 ): Promise<{ total: number; datasets: DatasetRecord[] }> {
-  const { filterSql, params } = listFilter(principal, input);
-  const n = params.length;
-  const [rows, total] = await Promise.all([
-    readFolding<DatasetRow>(
-      sql,
-      charge,
-      `select ${COLUMNS} from "dataset" where ${filterSql} order by "created_at" desc, "id" desc limit $${n + 1} offset $${n + 2}`,
-      [...params, input.limit, (input.page - 1) * input.limit],
-    ),
-    countCached(sql, filterSql, params),
-  ]);
+  const { total, rows } = await listPage(sql, principal, input, COLUMNS, (text, params) =>
+    readFolding<DatasetRow>(sql, charge, text, params),
+  );
   return { total, datasets: rows.map(toRecord) };
 }
 
@@ -221,18 +232,9 @@ export async function listVisibleDatasetsJson(
   charge?: FoldableWrite | null,
 ): Promise<{ total: number; datasets: string[] }> {
   const writer = datasetJsonWriter(fields);
-  const { filterSql, params } = listFilter(principal, input);
-  const n = params.length;
-  const [rows, total] = await Promise.all([
-    readFolding(
-      sql,
-      charge,
-      `select ${writer.columns} from "dataset" where ${filterSql} order by "dataset"."created_at" desc, "dataset"."id" desc limit $${n + 1} offset $${n + 2}`,
-      [...params, input.limit, (input.page - 1) * input.limit],
-      true,
-    ),
-    countCached(sql, filterSql, params),
-  ]);
+  const { total, rows } = await listPage(sql, principal, input, writer.columns, (text, params) =>
+    readFolding(sql, charge, text, params, true),
+  );
   return { total, datasets: rows.map((row) => writer.write(row)) };
 }
 
