@@ -79,6 +79,19 @@ describe('job runtime on PostgreSQL', () => {
     expect(Date.parse(done.finished_at ?? '')).toBeGreaterThanOrEqual(Date.parse(done.started_at ?? ''));
   });
 
+  it('drains a backlog without waiting a polling interval between jobs', async () => {
+    // The storage queue claims one job per fetch; a worker that only looked again after each polling
+    // interval (0.5 s here) would need at least 4.5 s to start ten jobs.
+    const started = await Promise.all(
+      Array.from({ length: 10 }, (_, n) => jobs.startJob('test.stored', { n })),
+    );
+    const done = await Promise.all(started.map(({ job }) => jobs.waitFor(job.id)));
+    expect(done.every((job) => job.state === 'completed')).toBe(true);
+    const starts = done.map((job) => Date.parse(job.started_at ?? '')).sort((a, b) => a - b);
+    const intervalMs = (FAST_TUNING.pollingIntervalSeconds ?? 0) * 1000;
+    expect(starts.at(-1)! - starts[0]!).toBeLessThan((starts.length - 1) * intervalMs * 0.5);
+  });
+
   it('rejects unknown kinds and invalid payloads', async () => {
     await expect(jobs.startJob('test.nope', {})).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
     await expect(jobs.startJob('test.echo', { n: 'x' })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });

@@ -312,16 +312,12 @@ export class PgBossJobRuntime implements JobRuntime {
     this.workersStarted = true;
     for (const queue of JOB_QUEUES) {
       const batchSize = Math.max(1, this.tuning.batchSize[queue]);
-      await boss.work<Delivery>(
+      let workerId: string | null = null;
+      workerId = await boss.work<Delivery>(
         queue,
-        {
-          batchSize,
-          pollingIntervalSeconds: this.tuning.pollingIntervalSeconds,
-          perJobResults: true,
-          burstWhenBatchFull: true,
-        },
-        async (deliveries) =>
-          Promise.all(
+        { batchSize, pollingIntervalSeconds: this.tuning.pollingIntervalSeconds, perJobResults: true },
+        async (deliveries) => {
+          const results = await Promise.all(
             deliveries.map(async (delivery) => ({
               id: delivery.id,
               status:
@@ -329,7 +325,13 @@ export class PgBossJobRuntime implements JobRuntime {
                   ? ('failed' as const)
                   : ('completed' as const),
             })),
-          ),
+          );
+          // A worker that found work looks again at once instead of after its polling interval:
+          // otherwise a backlog drains at one batch per interval (pg-boss's own burst modes ignore
+          // batchSize 1 or lag on cached counts). An empty fetch resumes normal polling.
+          if (workerId) boss.notifyWorker(workerId);
+          return results;
+        },
       );
     }
     await boss.work<Delivery>(
