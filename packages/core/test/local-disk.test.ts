@@ -90,7 +90,40 @@ describe('local-disk storage behaviour', () => {
     expect(await codeOf(storage.get('linkfile'))).toBe('STORAGE_OBJECT_NOT_FOUND');
     expect(await storage.head('linkfile')).toBeNull();
     expect((await storage.list()).items.map((i) => i.key)).toEqual([]);
+    expect(await codeOf(storage.head('linkdir/secret.txt'))).toBe('STORAGE_KEY_INVALID');
     expect(await readdir(outside)).toEqual(['secret.txt']);
+  });
+
+  it('checks a folder that HEAD saw as safe afresh when reading or writing through it', async () => {
+    const storage = await harness.create({ root: 'swapped' });
+    const outside = path.join(harness.dataDir, 'outside-swapped');
+    await mkdir(outside, { recursive: true });
+    await writeFile(path.join(outside, 'secret.txt'), 'top secret');
+    await storage.put('swap/a.txt', 'inside');
+    expect((await storage.head('swap/a.txt'))?.size).toBe(6);
+    await rm(path.join(storage.root, 'swap'), { recursive: true });
+    await symlink(outside, path.join(storage.root, 'swap'));
+    expect(await codeOf(storage.get('swap/secret.txt'))).toBe('STORAGE_KEY_INVALID');
+    expect(await codeOf(storage.put('swap/new.txt', 'x'))).toBe('STORAGE_KEY_INVALID');
+    expect(await codeOf(storage.delete('swap/secret.txt'))).toBe('STORAGE_KEY_INVALID');
+    expect(await readdir(outside)).toEqual(['secret.txt']);
+  });
+
+  it('reports the content type of the latest write, also when another instance wrote it', async () => {
+    const first = await harness.create({ root: 'overwrite' });
+    const second = await harness.create({ root: 'overwrite' });
+    await first.put('c.bin', 'x', { contentType: 'image/png' });
+    expect((await first.head('c.bin'))?.contentType).toBe('image/png');
+    await first.put('c.bin', 'x', { contentType: 'image/jpeg' });
+    expect((await first.head('c.bin'))?.contentType).toBe('image/jpeg');
+    // Same size, written by another process's instance: only the file itself tells the first one.
+    await second.put('c.bin', 'y', { contentType: 'text/csv' });
+    expect((await first.head('c.bin'))?.contentType).toBe('text/csv');
+    expect((await first.get('c.bin')).contentType).toBe('text/csv');
+    await second.put('c.bin', 'z');
+    expect((await first.head('c.bin'))?.contentType).toBe('application/octet-stream');
+    await second.delete('c.bin');
+    expect(await first.head('c.bin')).toBeNull();
   });
 
   it('reserves the .labeler folder and refuses empty segments', async () => {

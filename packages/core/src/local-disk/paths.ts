@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { assertValidStorageKey } from '../contracts/storage.js';
 import { LabelerError } from '../errors.js';
 
@@ -77,6 +78,21 @@ export class DiskLayout {
         dir = path.dirname(dir); // not created yet: check the nearest existing ancestor
       }
     }
+  }
+
+  /** Folders that passed the check within the last second (HEAD only; see assertInsideRootForMetadata). */
+  private readonly checkedDirs = new LRUCache<string, true>({ max: 10_000, ttl: 1000 });
+
+  /**
+   * The same check for metadata reads (HEAD), remembered per folder for a second. A folder swapped for
+   * an outward symlink could expose one object's size and time for that second, never its bytes: get()
+   * and every write check afresh. It spares the download-url route a filesystem call per request.
+   */
+  async assertInsideRootForMetadata(full: string, key: string): Promise<void> {
+    const dir = path.dirname(full);
+    if (this.checkedDirs.has(dir)) return;
+    await this.assertInsideRoot(full, key);
+    this.checkedDirs.set(dir, true);
   }
 }
 

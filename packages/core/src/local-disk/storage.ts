@@ -16,6 +16,7 @@ import {
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import {
   assertValidPresignExpiry,
@@ -95,6 +96,12 @@ function toReadable(body: StorageBody): Readable | Buffer {
 const etagOf = (stats: Stats): string =>
   `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
 
+/**
+ * Identifies one stored version of an object file. put() writes the sidecar before it renames a new
+ * file (new inode) into place, so a sidecar read for a given stamp stays right for as long as the stamp.
+ */
+const stampOf = (stats: Stats): string => `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+
 function encodeCursor(prefix: string, after: string): string {
   return Buffer.from(JSON.stringify({ p: prefix, a: after })).toString('base64url');
 }
@@ -136,6 +143,8 @@ function errorResponse(
 
 export class LocalDiskStorage implements LocalDiskStorageInstance {
   private readonly layout: DiskLayout;
+  /** Sidecars by key, valid while the object's stamp is unchanged (spares a HEAD four file calls). */
+  private readonly sidecars = new LRUCache<string, { stamp: string; sidecar: Sidecar }>({ max: 10_000 });
 
   constructor(
     readonly root: string,
@@ -168,6 +177,7 @@ export class LocalDiskStorage implements LocalDiskStorageInstance {
         );
       }
       await this.writeSidecar(key, { contentType: options.contentType, metadata: options.metadata });
+      this.sidecars.delete(key);
       await this.renameIntoPlace(tmp, target, key);
       const stats = await stat(target);
       return {
@@ -245,7 +255,14 @@ export class LocalDiskStorage implements LocalDiskStorageInstance {
   }
 
   private async info(key: string, stats: Stats): Promise<ObjectInfo> {
-    const sidecar = await this.readSidecar(key);
+    const stamp = stampOf(stats);
+    const cached = this.sidecars.get(key);
+    let sidecar: Sidecar;
+    if (cached?.stamp === stamp) sidecar = cached.sidecar;
+    else {
+      sidecar = await this.readSidecar(key);
+      this.sidecars.set(key, { stamp, sidecar });
+    }
     return {
       key,
       size: stats.size,
@@ -285,7 +302,7 @@ export class LocalDiskStorage implements LocalDiskStorageInstance {
     assertLocalKey(key);
     const target = this.layout.objectPath(key);
     try {
-      await this.layout.assertInsideRoot(target, key);
+      await this.layout.assertInsideRootForMetadata(target, key);
       // lstat: a symlink at the key is not an object, as in get().
       const stats = await lstat(target);
       if (!stats.isFile()) return null;
@@ -306,6 +323,7 @@ export class LocalDiskStorage implements LocalDiskStorageInstance {
       if (!isErrno(error, 'ENOENT', 'ENOTDIR', 'EISDIR', 'EPERM')) throw error;
     }
     await rm(this.layout.sidecarPath(key), { force: true });
+    this.sidecars.delete(key);
     await this.pruneEmptyParents(path.dirname(target));
   }
 
