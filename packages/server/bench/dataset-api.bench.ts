@@ -292,7 +292,9 @@ async function main() {
       );
       ready = rows[0].n;
     }
-    console.log(`${ARCHIVES} archives ready in ${((performance.now() - archivesStarted) / 1000).toFixed(1)} s`);
+    console.log(
+      `${ARCHIVES} archives ready in ${((performance.now() - archivesStarted) / 1000).toFixed(1)} s`,
+    );
     await client.end();
     const bare = await startProcess('./fixtures/bare-server.ts', { DATABASE_URL: db.url });
     children.push(bare.child);
