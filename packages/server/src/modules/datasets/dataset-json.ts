@@ -5,9 +5,12 @@ import type { datasetSchema } from '@labeler/core';
  * per request, thousands of requests a second). Going through toDatasetView allocates a Date per
  * timestamp, an array per array column and two objects per dataset, and JSON.stringify then walks them
  * all again; building the text in node still cost a string per column. Here the database writes each
- * row's JSON (row_to_json: compact, keys in the order asked, strings escaped as JSON.stringify escapes
- * them) and the server only splices the rows into the response, which keeps the single-threaded server
- * free for requests.
+ * row's JSON text and the server only splices the rows into the response, which keeps the
+ * single-threaded server free for requests.
+ *
+ * The text is concatenated from each value's JSON (to_json escapes strings as JSON.stringify does), in
+ * the order asked and without spaces: row_to_json would do the same with a subquery per row, which cost
+ * the database a fifth more.
  *
  * The output is byte for byte JSON.stringify(toDatasetView(record)) restricted to the requested fields
  * (test/dataset-json.test.ts and the lane parity test hold the two together) for timestamps in years
@@ -17,40 +20,42 @@ import type { datasetSchema } from '@labeler/core';
 /** A field of the spec's Dataset (core's datasetSchema), which is also the column it is read from. */
 export type DatasetViewField = keyof typeof datasetSchema.shape;
 
-type Column = (column: string) => string;
+/** SQL for a column's value as JSON text; never SQL null, so the concatenation never turns null. */
+type JsonText = (column: string) => string;
 
-const asIs: Column = (column) => column;
+const string: JsonText = (column) => `coalesce(to_json(${column})::text, 'null')`;
+/** Integers and booleans: their text is their JSON. */
+const literal: JsonText = (column) => `coalesce(${column}::text, 'null')`;
 /** Arrays are never null in a view. */
-const array: Column = (column) => `coalesce(${column}, '{}'::text[])`;
+const array: JsonText = (column) => `coalesce(array_to_json(${column})::text, '[]')`;
 /** As Date.toISOString() writes it: UTC, milliseconds truncated (to_char's MS truncates too). */
-const timestamp: Column = (column) =>
-  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const timestamp: JsonText = (column) =>
+  `coalesce('"' || to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"', 'null')`;
 
-/** How each field's value is selected; the column type decides its JSON (text, number, boolean, array). */
-const COLUMNS: Record<DatasetViewField, Column> = {
-  id: asIs,
-  name: asIs,
-  description: asIs,
-  format: asIs,
-  labeled: asIs,
-  storage_type: asIs,
-  storage_path: asIs,
-  annotation_path: asIs,
-  num_classes: asIs,
-  num_images: asIs,
+const JSON_TEXT: Record<DatasetViewField, JsonText> = {
+  id: string,
+  name: string,
+  description: string,
+  format: string,
+  labeled: literal,
+  storage_type: string,
+  storage_path: string,
+  annotation_path: string,
+  num_classes: literal,
+  num_images: literal,
   class_names: array,
   tags: array,
-  visibility: asIs,
-  owner_id: asIs,
+  visibility: string,
+  owner_id: literal,
   created_at: timestamp,
   updated_at: timestamp,
-  version: asIs,
-  content_hash: asIs,
+  version: literal,
+  content_hash: string,
 };
 
 /** A compiled writer for one list of fields (in the order they are written). */
 export interface DatasetJsonWriter {
-  /** The select list, from table `"dataset"`: its `id`, then the row's JSON as text. */
+  /** The select list, from table `"dataset"`: its `id`, then the row's JSON. */
   readonly columns: string;
   /** The JSON of a row read with `columns`. */
   write(row: readonly unknown[]): string;
@@ -62,12 +67,11 @@ export function datasetJsonWriter(fields: readonly DatasetViewField[]): DatasetJ
   const cacheKey = fields.join(',');
   const cached = writers.get(cacheKey);
   if (cached) return cached;
-  const selected = fields.map((field) => `${COLUMNS[field](`"dataset"."${field}"`)} as "${field}"`);
+  const json = fields
+    .map((field, i) => `'${i === 0 ? '{' : ','}"${field}":' || ${JSON_TEXT[field](`"dataset"."${field}"`)}`)
+    .join(' || ');
   const writer: DatasetJsonWriter = fields.length
-    ? {
-        columns: `"dataset"."id" as "@id", (select row_to_json("view")::text from (select ${selected.join(', ')}) as "view") as "@json"`,
-        write: (row) => String(row[1]),
-      }
+    ? { columns: `"dataset"."id" as "@id", ${json} || '}' as "@json"`, write: (row) => String(row[1]) }
     : { columns: '"dataset"."id" as "@id"', write: () => '{}' };
   if (writers.size < 1_000) writers.set(cacheKey, writer);
   return writer;
