@@ -7,7 +7,7 @@ import {
   readFolding,
   textArrayLiteral,
 } from '../src/db/fast-sql.js';
-import { type DatasetViewField, datasetJsonWriter } from '../src/modules/datasets/dataset-json.js';
+import type { DatasetViewField } from '../src/modules/datasets/dataset-json.js';
 import {
   findVisibleDatasets,
   findVisibleDatasetsJson,
@@ -134,8 +134,10 @@ describe.each([
     expect(written.datasets).toHaveLength(AWKWARD.length - 5);
   });
 
-  it('a writer for no fields writes an empty object', () => {
-    expect(datasetJsonWriter([]).write(['ds_x'])).toBe('{}');
+  it('no fields write an empty object', async () => {
+    const written = await findVisibleDatasetsJson(server.services.sql, PRINCIPAL, ids, []);
+    expect(written.size).toBe(AWKWARD.length);
+    expect([...written.values()].every((json) => json === '{}')).toBe(true);
   });
 
   it('array literals round-trip every element exactly', async () => {
@@ -192,21 +194,21 @@ describe.each([
       expect(count).toEqual([{ count: 1 }]);
     });
 
-    it('as text rows, keeps the order; a read with no rows still settles the write', async () => {
+    it('keeps the order; a read with no rows still settles the write', async () => {
       const sql = server.services.sql;
       const read = `select "id" from "dataset" where "id" = any($1::text[]) order by "id" desc`;
-      const { write, settled } = counter(`fold-text:${pglite}`);
-      const rows = await readFolding(sql, write, read, [textArrayLiteral(ids)], true);
-      expect(rows.map((r) => r[0])).toEqual([...ids].sort().reverse());
+      const { write, settled } = counter(`fold-order:${pglite}`);
+      const rows = await readFolding<{ id: string }>(sql, write, read, [textArrayLiteral(ids)]);
+      expect(rows.map((r) => r.id)).toEqual([...ids].sort().reverse());
       const empty = counter(`fold-empty:${pglite}`);
-      expect(await readFolding(sql, empty.write, read, [textArrayLiteral(['ds_none'])], true)).toEqual([]);
+      expect(await readFolding(sql, empty.write, read, [textArrayLiteral(['ds_none'])])).toEqual([]);
       expect(empty.settled).toEqual([[{ bucket: `fold-empty:${pglite}`, count: 1 }]]);
       expect(settled).toHaveLength(1);
     });
 
     it('a write that refuses (settle throws) fails the read', async () => {
       const { write } = counter(`fold-refused:${pglite}`, true);
-      await expect(readFolding(server.services.sql, write, 'select 1 as "one"', [], false)).rejects.toThrow(
+      await expect(readFolding(server.services.sql, write, 'select 1 as "one"', [])).rejects.toThrow(
         'refused',
       );
     });

@@ -10,18 +10,8 @@ import type { Orm } from './orm.js';
  */
 export interface FastSql {
   query<Row>(text: string, params: readonly unknown[]): Promise<Row[]>;
-  /**
-   * Rows as arrays of column values, in select-list order. A PostgreSQL server's values stay the text it
-   * sent (no type parsing; timestamps in UTC, ISO style), for rows that are written straight into JSON
-   * (modules/datasets/dataset-json.ts). Embedded PGlite hands back parsed values, which those writers
-   * accept too.
-   */
-  queryText(text: string, params: readonly unknown[]): Promise<unknown[][]>;
   close(): Promise<void>;
 }
-
-/** Every column as the text the server sent. */
-const TEXT_TYPES = { getTypeParser: () => (value: string) => value };
 
 /** Named statements are per connection; beyond this many distinct texts, run them unnamed. */
 const MAX_NAMED_STATEMENTS = 200;
@@ -31,8 +21,7 @@ class PostgresFastSql implements FastSql {
   readonly #names = new Map<string, string>();
 
   constructor(connectionString: string, max: number) {
-    // UTC and ISO text for timestamps, the form queryText's readers slice without a Date.
-    this.#pool = new pg.Pool({ connectionString, max, options: '-c TimeZone=UTC -c DateStyle=ISO,YMD' });
+    this.#pool = new pg.Pool({ connectionString, max });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.#pool.on('error', () => undefined);
   }
@@ -56,18 +45,6 @@ class PostgresFastSql implements FastSql {
     return result.rows as Row[];
   }
 
-  async queryText(text: string, params: readonly unknown[]): Promise<unknown[][]> {
-    const name = this.#nameOf(text);
-    const result = await this.#pool.query({
-      text,
-      values: params as unknown[],
-      types: TEXT_TYPES,
-      rowMode: 'array',
-      ...(name ? { name } : {}),
-    });
-    return result.rows as unknown[][];
-  }
-
   async close(): Promise<void> {
     await this.#pool.end();
   }
@@ -81,11 +58,6 @@ class EmbeddedFastSql implements FastSql {
     const client = this.orm.em.getConnection().getClient();
     const result = await client.executeQuery(CompiledQuery.raw(text, params as unknown[]));
     return result.rows as Row[];
-  }
-
-  async queryText(text: string, params: readonly unknown[]): Promise<unknown[][]> {
-    const rows = await this.query<Record<string, unknown>>(text, params);
-    return rows.map((row) => Object.values(row));
   }
 
   async close(): Promise<void> {}
@@ -112,32 +84,16 @@ export interface FoldableWrite {
 /**
  * Runs `text` (a read) with `write` folded into the same statement, when it is still pending: the write
  * becomes a data-modifying CTE whose rows reach `write.settle` before the read's rows are returned. A
- * read with no rows still returns the write's. Rows keep the read's order; with `asText` they come as
- * queryText's arrays, otherwise as query's objects (each also carrying two internal columns, "@w" and
- * "@n", which readers ignore).
+ * read with no rows still returns the write's. Rows keep the read's order (each also carries two
+ * internal columns, "@w" and "@n", which readers ignore).
  */
 export async function readFolding<Row>(
   sql: FastSql,
   write: FoldableWrite | null | undefined,
   text: string,
   params: readonly unknown[],
-  asText?: false,
-): Promise<Row[]>;
-export async function readFolding(
-  sql: FastSql,
-  write: FoldableWrite | null | undefined,
-  text: string,
-  params: readonly unknown[],
-  asText: true,
-): Promise<unknown[][]>;
-export async function readFolding(
-  sql: FastSql,
-  write: FoldableWrite | null | undefined,
-  text: string,
-  params: readonly unknown[],
-  asText = false,
-): Promise<unknown[]> {
-  if (!write?.pending) return asText ? sql.queryText(text, params) : sql.query(text, params);
+): Promise<Row[]> {
+  if (!write?.pending) return sql.query<Row>(text, params);
   // The read runs first (materialized) and the write only then: the write's row locks (a rate-limit
   // counter every request of an account updates) are held to the end of the statement, so they must
   // not be taken before the read's work. `count(*) >= 0` is never folded away by the planner.
@@ -147,16 +103,10 @@ export async function readFolding(
     select "w"."rows" as "@w", "r".* from (select coalesce(json_agg("written"), '[]')::text as "rows" from "written") "w"
     left join "read" "r" on true
     order by "r"."@n"`;
-  const all = [...params, ...folded.params];
-  if (asText) {
-    const rows = await sql.queryText(statement, all);
-    write.settle(JSON.parse(String(rows[0]?.[0] ?? '[]')) as Record<string, unknown>[]);
-    // Columns: "@w", "@n", then the read's; "@n" is null on the write's row when the read found nothing.
-    return rows.filter((row) => row[1] !== null && row[1] !== undefined).map((row) => row.slice(2));
-  }
-  const rows = await sql.query<Record<string, unknown>>(statement, all);
+  const rows = await sql.query<Record<string, unknown>>(statement, [...params, ...folded.params]);
   write.settle(JSON.parse(String(rows[0]?.['@w'] ?? '[]')) as Record<string, unknown>[]);
-  return rows.filter((row) => row['@n'] !== null && row['@n'] !== undefined);
+  // "@n" is null on the write's row when the read found nothing.
+  return rows.filter((row) => row['@n'] !== null && row['@n'] !== undefined) as Row[];
 }
 
 // Array parameters as PostgreSQL array literals. The driver would build the same text, but escapes and

@@ -53,26 +53,27 @@ const JSON_TEXT: Record<DatasetViewField, JsonText> = {
   content_hash: string,
 };
 
-/** A compiled writer for one list of fields (in the order they are written). */
-export interface DatasetJsonWriter {
-  /** The select list, from table `"dataset"`: its `id`, then the row's JSON. */
-  readonly columns: string;
-  /** The JSON of a row read with `columns`. */
-  write(row: readonly unknown[]): string;
+/** A row read with `datasetJsonColumns`: the dataset's id and its JSON. */
+export interface DatasetJsonRow {
+  '@id': string;
+  '@json': string;
 }
 
-const writers = new Map<string, DatasetJsonWriter>();
+const selectLists = new Map<string, string>();
 
-export function datasetJsonWriter(fields: readonly DatasetViewField[]): DatasetJsonWriter {
+/** The select list, from table `"dataset"`, of a DatasetJsonRow with `fields` (in the order they are written). */
+export function datasetJsonColumns(fields: readonly DatasetViewField[]): string {
   const cacheKey = fields.join(',');
-  const cached = writers.get(cacheKey);
+  const cached = selectLists.get(cacheKey);
   if (cached) return cached;
-  const json = fields
-    .map((field, i) => `'${i === 0 ? '{' : ','}"${field}":' || ${JSON_TEXT[field](`"dataset"."${field}"`)}`)
-    .join(' || ');
-  const writer: DatasetJsonWriter = fields.length
-    ? { columns: `"dataset"."id" as "@id", ${json} || '}' as "@json"`, write: (row) => String(row[1]) }
-    : { columns: '"dataset"."id" as "@id"', write: () => '{}' };
-  if (writers.size < 1_000) writers.set(cacheKey, writer);
-  return writer;
+  const json = fields.length
+    ? `${fields
+        .map(
+          (field, i) => `'${i === 0 ? '{' : ','}"${field}":' || ${JSON_TEXT[field](`"dataset"."${field}"`)}`,
+        )
+        .join(' || ')} || '}'`
+    : `'{}'`;
+  const columns = `"dataset"."id" as "@id", ${json} as "@json"`;
+  if (selectLists.size < 1_000) selectLists.set(cacheKey, columns);
+  return columns;
 }

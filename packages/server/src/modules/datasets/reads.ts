@@ -1,7 +1,7 @@
 import type { DatasetFormat, DatasetRole, Principal, Visibility } from '@labeler/core';
 import { type FastSql, type FoldableWrite, readFolding, textArrayLiteral } from '../../db/fast-sql.js';
 import { CountCache } from './count-cache.js';
-import { datasetJsonWriter, type DatasetViewField } from './dataset-json.js';
+import { datasetJsonColumns, type DatasetJsonRow, type DatasetViewField } from './dataset-json.js';
 import type { ListDatasetsInput } from './schemas.js';
 
 /**
@@ -144,17 +144,15 @@ export async function findVisibleDatasetsJson(
   charge?: FoldableWrite | null,
 ): Promise<Map<string, string>> {
   if (!ids.length) return new Map();
-  const writer = datasetJsonWriter(fields);
   const params: unknown[] = [textArrayLiteral(ids)];
   const visible = visibleSql(principal, params);
-  const rows = await readFolding(
+  const rows = await readFolding<DatasetJsonRow>(
     sql,
     charge,
-    `select ${writer.columns} from "dataset" where "dataset"."id" = any($1::text[]) and ${visible}`,
+    `select ${datasetJsonColumns(fields)} from "dataset" where "dataset"."id" = any($1::text[]) and ${visible}`,
     params,
-    true,
   );
-  return new Map(rows.map((row) => [String(row[0]), writer.write(row)]));
+  return new Map(rows.map((row) => [row['@id'], row['@json']]));
 }
 
 /** The list filters as SQL, with their parameters. */
@@ -231,11 +229,10 @@ export async function listVisibleDatasetsJson(
   fields: readonly DatasetViewField[],
   charge?: FoldableWrite | null,
 ): Promise<{ total: number; datasets: string[] }> {
-  const writer = datasetJsonWriter(fields);
-  const { total, rows } = await listPage(sql, principal, input, writer.columns, (text, params) =>
-    readFolding(sql, charge, text, params, true),
+  const { total, rows } = await listPage(sql, principal, input, datasetJsonColumns(fields), (text, params) =>
+    readFolding<DatasetJsonRow>(sql, charge, text, params),
   );
-  return { total, datasets: rows.map((row) => writer.write(row)) };
+  return { total, datasets: rows.map((row) => row['@json']) };
 }
 
 /** List totals (see CountCache), per database: every app in this process clears them on its dataset writes. */
