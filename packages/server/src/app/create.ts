@@ -3,6 +3,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AuthInstance, PluginDefinition } from '@labeler/core';
 import type { AppConfig } from '../config/env.js';
+import { ChangeFeed } from '../db/change-feed.js';
 import { createFastSql } from '../db/fast-sql.js';
 import { migrate, openDatabase, pgliteDirFor, type Orm } from '../db/orm.js';
 import { createRequestListener, type HttpAppOptions } from '../http/app.js';
@@ -16,6 +17,7 @@ import { AdminUserService } from '../modules/auth/admin-users.js';
 import { localAdminAuthPlugin, serviceAccountAuthPlugin } from '../modules/auth/builtin-plugins.js';
 import { AuthService } from '../modules/auth/service.js';
 import { DatasetService } from '../modules/datasets/service.js';
+import { DatasetViewCache } from '../modules/datasets/view-cache.js';
 import { OrganizationService } from '../modules/organizations/service.js';
 import { PluginInstanceRecord } from '../modules/plugin-instances/entities.js';
 import { RateLimitService } from '../modules/rate-limits/service.js';
@@ -78,8 +80,16 @@ export async function createServices(
     dataDir: config.dataDir,
   });
   const audit = new AuditService(orm, sql);
-  const serviceAccounts = new ServiceAccountService(orm, audit, { databaseUrl: config.DATABASE_URL, logger });
-  await serviceAccounts.start();
+  // One LISTEN connection keeps this process's caches coherent with other processes' writes.
+  const changes = new ChangeFeed(config.DATABASE_URL, logger);
+  const serviceAccounts = new ServiceAccountService(orm, audit, changes);
+  // Off on embedded PGlite (see view-cache.ts).
+  const datasetViews = new DatasetViewCache(
+    changes,
+    config.DATABASE_URL ? config.LABELER_DATASET_CACHE_MB * 1024 * 1024 : 0,
+  );
+  metrics.observeViewCache(datasetViews);
+  await changes.start();
   const adminUsers = new AdminUserService(orm, audit, config.LABELER_SESSION_TTL_HOURS);
 
   const authDefinitions = [serviceAccountAuthPlugin(serviceAccounts), localAdminAuthPlugin(adminUsers)];
@@ -115,6 +125,7 @@ export async function createServices(
     logger,
     orm,
     sql,
+    changes,
     keys,
     metrics,
     plugins,
@@ -124,7 +135,7 @@ export async function createServices(
     serviceAccounts,
     adminUsers,
     organizations: new OrganizationService(orm, audit),
-    datasets: new DatasetService(orm, audit, sql),
+    datasets: new DatasetService(orm, audit, sql, datasetViews),
     storageFiles: new StorageFilesService(app),
     jobs,
     ...moduleServices(app),
@@ -227,6 +238,7 @@ export async function startServer(
 export async function shutdownServices(services: AppServices, closeDatabase = true): Promise<void> {
   await services.jobs.stop().catch((error) => services.logger.error({ err: error }, 'stopping jobs failed'));
   await services.serviceAccounts.stop();
+  await services.changes.stop();
   await services.plugins.stop();
   await services.sql.close().catch(() => undefined);
   if (closeDatabase) await services.orm.close(true);

@@ -1,4 +1,5 @@
 import type { AppConfig } from '../config/env.js';
+import type { ChangeFeed } from '../db/change-feed.js';
 import type { FastSql } from '../db/fast-sql.js';
 import type { Orm } from '../db/orm.js';
 import type { JobRuntime } from '../jobs/types.js';
@@ -23,6 +24,8 @@ export interface AppServices {
   orm: Orm;
   /** Prepared statements for request hot paths (see db/fast-sql.ts). */
   sql: FastSql;
+  /** The LISTEN connection that keeps in-memory caches coherent across processes (db/change-feed.ts). */
+  changes: ChangeFeed;
   keys: ServerKeys;
   metrics: Metrics;
   plugins: PluginHost;

@@ -46,7 +46,38 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Reads the dataset view cache's counts at scrape time (set by the app; see observeViewCache). */
+  #viewCache: { hits: number; misses: number; size: number } | null = null;
+
+  /** Exposes the dataset view cache's lookups and entries. */
+  observeViewCache(cache: { hits: number; misses: number; size: number }): void {
+    this.#viewCache = cache;
+  }
+
   constructor(collectDefaults = true) {
+    const metrics = this;
+    let reported = { hits: 0, misses: 0 };
+    new Counter({
+      name: 'labeler_dataset_view_cache_lookups_total',
+      help: 'Batch reads of one dataset, by whether the view cache held it',
+      labelNames: ['result'],
+      registers: [this.registry],
+      collect() {
+        const cache = metrics.#viewCache;
+        if (!cache) return;
+        this.inc({ result: 'hit' }, cache.hits - reported.hits);
+        this.inc({ result: 'miss' }, cache.misses - reported.misses);
+        reported = { hits: cache.hits, misses: cache.misses };
+      },
+    });
+    new Gauge({
+      name: 'labeler_dataset_view_cache_entries',
+      help: 'Datasets held by the view cache',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.#viewCache?.size ?? 0);
+      },
+    });
     if (collectDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'labeler_' });
   }
 }

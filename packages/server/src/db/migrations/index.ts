@@ -3,10 +3,12 @@ import { Migration20261121053322 } from './Migration20261121053322.js';
 import { Migration20261121061631 } from './Migration20261121061631.js';
 import { Migration20261121120000 } from './Migration20261121120000.js';
 import { Migration20261121130000 } from './Migration20261121130000.js';
+import { Migration20261121141343 } from './Migration20261121141343.js';
 
 export const MIGRATIONS = [
   { name: 'Migration20261121053322', class: Migration20261121053322 },
   { name: 'Migration20261121061631', class: Migration20261121061631 },
   { name: 'Migration20261121120000', class: Migration20261121120000 },
   { name: 'Migration20261121130000', class: Migration20261121130000 },
+  { name: 'Migration20261121141343', class: Migration20261121141343 },
 ];

@@ -1,10 +1,25 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { DATASET_FORMATS, VISIBILITIES } from '@labeler/core';
 
+/** What the `dataset` table's triggers notify: a changed dataset's id, or '*' for all of them. */
+export const DATASET_CHANGES_CHANNEL = 'labeler_dataset_changes';
+
 /** A dataset as the Platform sees it; `version`/`contentHash` mirror its latest DatasetVersion. */
 export const DatasetSchema = defineEntity({
   name: 'Dataset',
   tableName: 'dataset',
+  // Every change notifies the changed dataset's id ('*' on truncate), whoever makes it, so each server
+  // process drops its cached view once the change commits (modules/datasets/view-cache.ts). Truncate
+  // notifies '*' through a trigger the migration creates: MikroORM does not see truncate triggers.
+  triggers: [
+    {
+      name: 'dataset_changes_notify',
+      timing: 'after',
+      events: ['insert', 'update', 'delete'],
+      forEach: 'row',
+      body: `if tg_op = 'DELETE' then perform pg_notify('${DATASET_CHANGES_CHANNEL}', old.id); else perform pg_notify('${DATASET_CHANGES_CHANNEL}', new.id); end if; if tg_op = 'UPDATE' and old.id <> new.id then perform pg_notify('${DATASET_CHANGES_CHANNEL}', old.id); end if; return null;`,
+    },
+  ],
   indexes: [
     { properties: ['ownerId'] },
     { properties: ['organizationId'] },

@@ -3,6 +3,7 @@ import { type FastSql, type FoldableWrite, readFolding, textArrayLiteral } from 
 import { CountCache } from './count-cache.js';
 import { datasetJsonColumns, type DatasetJsonRow, type DatasetViewField } from './dataset-json.js';
 import type { ListDatasetsInput } from './schemas.js';
+import type { DatasetAccessFacts } from './view-cache.js';
 
 /**
  * The Platform's hot read paths (get, list, batch, permission check) as single parameterised SQL
@@ -153,6 +154,41 @@ export async function findVisibleDatasetsJson(
     params,
   );
   return new Map(rows.map((row) => [row['@id'], row['@json']]));
+}
+
+/** A dataset's JSON with what decides who may see it, whoever asks (for DatasetViewCache). */
+export interface DatasetJsonWithFacts {
+  id: string;
+  json: string;
+  facts: DatasetAccessFacts;
+}
+
+/**
+ * The datasets with these ids, deleted or not and visible to anyone or not, each with its `fields` as
+ * JSON text and its access facts: what the view cache stores, to decide visibility per caller itself.
+ */
+export async function findDatasetsJsonWithFacts(
+  sql: FastSql,
+  ids: string[],
+  fields: readonly DatasetViewField[],
+  charge?: FoldableWrite | null,
+): Promise<DatasetJsonWithFacts[]> {
+  if (!ids.length) return [];
+  const rows = await readFolding<
+    DatasetJsonRow & { '@org': string | null; '@visibility': Visibility; '@deleted': boolean }
+  >(
+    sql,
+    charge,
+    `select ${datasetJsonColumns(fields)}, "dataset"."organization_id" as "@org", "dataset"."visibility" as "@visibility",
+      "dataset"."deleted_at" is not null as "@deleted"
+     from "dataset" where "dataset"."id" = any($1::text[])`,
+    [textArrayLiteral(ids)],
+  );
+  return rows.map((row) => ({
+    id: row['@id'],
+    json: row['@json'],
+    facts: { organizationId: row['@org'], visibility: row['@visibility'], deleted: row['@deleted'] },
+  }));
 }
 
 /** The list filters as SQL, with their parameters. */

@@ -18,6 +18,7 @@ import {
   type DatasetRecord,
   findVisibleDataset,
   findVisibleDatasets,
+  findDatasetsJsonWithFacts,
   findVisibleDatasetsJson,
   findVisibleDatasetWith,
   invalidateDatasetCounts,
@@ -27,6 +28,7 @@ import {
 import type { DatasetViewField } from './dataset-json.js';
 import type { FoldableWrite } from '../../db/fast-sql.js';
 import type { DatasetVersionView, ListDatasetsInput } from './schemas.js';
+import type { DatasetAccessFacts, DatasetViewCache } from './view-cache.js';
 
 type DatasetCreate = {
   name: string;
@@ -132,18 +134,35 @@ export function visibilityFilter(principal: Principal): Record<string, unknown> 
   return { deletedAt: null, $or: [{ visibility: 'public' }, { organizationId: principal.organizationId }] };
 }
 
+/**
+ * The same rule over a dataset's access facts, for datasets read regardless of caller (the view cache).
+ * The rule is written three times, for MikroORM (visibilityFilter), SQL (reads.ts visibleSql) and here;
+ * the platform-lane parity tests hold the three together.
+ */
+export function isVisibleTo(principal: Principal, facts: DatasetAccessFacts): boolean {
+  if (facts.deleted) return false;
+  if (!principal.organizationId) return true;
+  return facts.visibility === 'public' || facts.organizationId === principal.organizationId;
+}
+
 export class DatasetService {
   constructor(
     private readonly orm: Orm,
     private readonly audit: AuditService,
     /** Prepared statements for the Platform's read paths. */
     private readonly sql: FastSql,
+    /** Batch reads' views (see view-cache.ts). */
+    private readonly views: DatasetViewCache,
   ) {}
 
-  /** Dataset writes change list totals: drop this process's cached counts once the write commits. */
-  async #thenInvalidate<T>(write: Promise<T>): Promise<T> {
+  /**
+   * Dataset writes change list totals and views: drop this process's cached ones once the write commits,
+   * so this process reads its own writes at once (other processes learn of it from the table's trigger).
+   */
+  async #thenInvalidate<T extends { id: string }>(write: Promise<T>): Promise<T> {
     const result = await write;
     invalidateDatasetCounts();
+    this.views.invalidate(result.id);
     return result;
   }
 
@@ -171,14 +190,38 @@ export class DatasetService {
     return new Map(rows.map((d) => [d.id, d]));
   }
 
-  /** batch, with each found dataset's `fields` written as JSON text. */
-  batchJson(
+  /**
+   * batch, with each found dataset's `fields` written as JSON text: from the view cache where it holds
+   * them, the rest in one read that also fills the cache.
+   */
+  async batchJson(
     principal: Principal,
     ids: string[],
     fields: readonly DatasetViewField[],
     charge?: FoldableWrite | null,
   ): Promise<Map<string, string>> {
-    return findVisibleDatasetsJson(this.sql, principal, [...new Set(ids)], fields, charge);
+    const unique = [...new Set(ids)];
+    const views = this.views;
+    if (!views.active) return findVisibleDatasetsJson(this.sql, principal, unique, fields, charge);
+    const fieldsKey = fields.join(',');
+    const found = new Map<string, string>();
+    const missing: string[] = [];
+    for (const id of unique) {
+      const cached = views.lookup(id, fieldsKey);
+      if (!cached) missing.push(id);
+      else if (cached.facts && isVisibleTo(principal, cached.facts)) found.set(id, cached.json);
+    }
+    if (!missing.length) return found;
+    const generation = views.generation;
+    const read = await findDatasetsJsonWithFacts(this.sql, missing, fields, charge);
+    const absent = new Set(missing);
+    for (const dataset of read) {
+      absent.delete(dataset.id);
+      views.store(generation, dataset.id, dataset.facts, fieldsKey, dataset.json);
+      if (isVisibleTo(principal, dataset.facts)) found.set(dataset.id, dataset.json);
+    }
+    for (const id of absent) views.store(generation, id, null, fieldsKey);
+    return found;
   }
 
   /** list, with each dataset's `fields` written as JSON text. */

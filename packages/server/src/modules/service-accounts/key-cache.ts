@@ -1,5 +1,4 @@
-import pg from 'pg';
-import type { Logger } from '../../lib/logger.js';
+import type { ChangeFeed, ChangeSubscriber } from '../../db/change-feed.js';
 
 /** What authenticate() needs to decide on a key, as of when it was read. */
 export interface CachedAccount {
@@ -22,73 +21,30 @@ const TTL_LISTENING_MS = 60_000;
 const TTL_DEGRADED_MS = 1_000;
 
 /**
- * In-memory cache of service accounts by key hash. Every process LISTENs on a PostgreSQL channel and drops
- * the cache when any process revokes or rotates a key (NOTIFY), so a revocation is refused everywhere
- * within milliseconds while the hot path skips a database lookup. With embedded PGlite there is only one
- * process, so local invalidation is complete. If the listener connection drops, entries expire after 1 s
- * until it reconnects.
+ * In-memory cache of service accounts by key hash. Every process listens on a PostgreSQL channel (the
+ * shared ChangeFeed) and drops the cache when any process revokes or rotates a key (NOTIFY), so a
+ * revocation is refused everywhere within milliseconds while the hot path skips a database lookup. If the
+ * feed's connection drops, entries expire after 1 s until it reconnects.
  */
-export class ServiceAccountKeyCache {
+export class ServiceAccountKeyCache implements ChangeSubscriber {
   readonly #entries = new Map<string, { account: CachedAccount; cachedAt: number }>();
-  #listener: pg.Client | null = null;
-  #listening: boolean;
-  #stopped = false;
-  #retry: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly databaseUrl: string | undefined,
-    private readonly logger: Logger,
-  ) {
-    this.#listening = !databaseUrl;
+  constructor(private readonly feed: ChangeFeed) {
+    feed.subscribe(INVALIDATION_CHANNEL, this);
   }
 
-  async start(): Promise<void> {
-    if (!this.databaseUrl || this.#stopped) return;
-    const client = new pg.Client({ connectionString: this.databaseUrl });
-    client.on('notification', () => this.clear());
-    client.on('error', (error) => {
-      this.logger.warn(
-        { err: error.message },
-        'service-account invalidation listener failed; caching degraded to 1 s',
-      );
-      this.#degrade(client);
-    });
-    client.on('end', () => this.#degrade(client));
-    try {
-      await client.connect();
-      await client.query(`listen ${INVALIDATION_CHANNEL}`);
-      this.#listener = client;
-      this.#listening = true;
-      // Anything changed while we were not listening is unknown: start clean.
-      this.clear();
-    } catch (error) {
-      this.logger.warn(
-        { err: (error as Error).message },
-        'could not LISTEN for service-account changes; caching degraded to 1 s',
-      );
-      this.#degrade(client);
-    }
-  }
-
-  #degrade(client: pg.Client): void {
-    if (this.#listener && this.#listener !== client) return;
-    this.#listener = null;
-    this.#listening = false;
+  changed(): void {
     this.clear();
-    client.end().catch(() => undefined);
-    if (!this.#stopped && !this.#retry) {
-      this.#retry = setTimeout(() => {
-        this.#retry = null;
-        void this.start();
-      }, 2_000);
-      this.#retry.unref();
-    }
+  }
+
+  reset(): void {
+    this.clear();
   }
 
   get(hash: string): CachedAccount | null {
     const entry = this.#entries.get(hash);
     if (!entry) return null;
-    if (Date.now() - entry.cachedAt > (this.#listening ? TTL_LISTENING_MS : TTL_DEGRADED_MS)) {
+    if (Date.now() - entry.cachedAt > (this.feed.listening ? TTL_LISTENING_MS : TTL_DEGRADED_MS)) {
       this.#entries.delete(hash);
       return null;
     }
@@ -105,13 +61,5 @@ export class ServiceAccountKeyCache {
 
   clear(): void {
     this.#entries.clear();
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#retry) clearTimeout(this.#retry);
-    const listener = this.#listener;
-    this.#listener = null;
-    await listener?.end().catch(() => undefined);
   }
 }

@@ -4,12 +4,12 @@ import {
   type Scope,
   type ServiceAccount as ServiceAccountView,
 } from '@labeler/core';
+import type { ChangeFeed } from '../../db/change-feed.js';
 import type { Orm } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditService } from '../audit/service.js';
 import { ServiceAccount } from './entities.js';
 import { type CachedAccount, INVALIDATION_CHANNEL, ServiceAccountKeyCache } from './key-cache.js';
-import type { Logger } from '../../lib/logger.js';
 import { displayPrefix, generateServiceAccountKey, hashKey, isWellFormedServiceAccountKey } from './keys.js';
 
 export interface CreatedServiceAccount {
@@ -41,14 +41,10 @@ export class ServiceAccountService {
   constructor(
     private readonly orm: Orm,
     private readonly audit: AuditService,
-    options: { databaseUrl?: string | undefined; logger: Logger },
+    /** Delivers other processes' key changes (see key-cache.ts). */
+    changes: ChangeFeed,
   ) {
-    this.#keys = new ServiceAccountKeyCache(options.databaseUrl, options.logger);
-  }
-
-  /** Starts listening for key changes made by other processes. */
-  async start(): Promise<void> {
-    await this.#keys.start();
+    this.#keys = new ServiceAccountKeyCache(changes);
   }
 
   /** Drops cached keys here and in every other process (after revoke, rotate, re-key). */
@@ -324,7 +320,6 @@ export class ServiceAccountService {
   }
 
   async stop(): Promise<void> {
-    await this.#keys.stop();
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
     await this.flushUsage().catch(() => undefined);
   }
