@@ -47,12 +47,13 @@ async function batch(base: string, ids: string[], apiKey = key, fields?: string[
   return { text, body: JSON.parse(text) as BatchBody };
 }
 
-async function lookups(base: string): Promise<{ hit: number; miss: number }> {
+async function lookups(base: string, kind = 'dataset'): Promise<{ hit: number; miss: number }> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const count = (result: string) =>
     Number(
-      new RegExp(`labeler_dataset_view_cache_lookups_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ??
-        0,
+      new RegExp(
+        `labeler_dataset_view_cache_lookups_total\\{kind="${kind}",result="${result}"\\} (\\d+)`,
+      ).exec(text)?.[1] ?? 0,
     );
   return { hit: count('hit'), miss: count('miss') };
 }
@@ -209,6 +210,38 @@ describe('dataset view cache', () => {
     const warm = await lookups(a.url);
     expect((await batch(a.url, [d.id])).body.datasets[d.id]?.name).toBe('feed-loss-2');
     expect((await lookups(a.url)).hit).toBe(warm.hit + 1);
+  });
+
+  it('serves a repeated list page from memory until any dataset changes', async () => {
+    const tag = 'page-cache';
+    const list = async (base: string) => {
+      const res = await fetch(`${base}/api/v1/datasets?tags=${tag}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { datasets: Array<{ id: string; name: string }> };
+    };
+    const d = await createDataset(a, { name: 'page-one', tags: [tag] });
+    const first = await list(a.url);
+    expect(first.datasets.map((x) => x.id)).toEqual([d.id]);
+    const before = await lookups(a.url, 'list_page');
+    expect((await list(a.url)).datasets).toEqual(first.datasets);
+    expect((await lookups(a.url, 'list_page')).hit).toBe(before.hit + 1);
+    // Changes made by the other process and in plain SQL reach both processes' pages.
+    await list(b.url);
+    await list(b.url);
+    const other = await createDataset(a, { name: 'page-two', tags: [tag] });
+    await eventually(
+      () => list(b.url),
+      (page) => expect(page.datasets.map((x) => x.id)).toEqual([other.id, d.id]),
+    );
+    expect((await list(a.url)).datasets.map((x) => x.id)).toEqual([other.id, d.id]);
+    await sql.query(`update "dataset" set "name" = 'page-one-renamed' where "id" = $1`, [d.id]);
+    for (const base of [a.url, b.url])
+      await eventually(
+        () => list(base),
+        (page) => expect(page.datasets.find((x) => x.id === d.id)?.name).toBe('page-one-renamed'),
+      );
   });
 
   it('forgets every view when the table is truncated', async () => {

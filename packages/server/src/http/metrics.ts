@@ -1,5 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What the dataset view cache has counted so far (modules/datasets/view-cache.ts). */
+interface ViewCacheCounts {
+  hits: number;
+  misses: number;
+  pageHits: number;
+  pageMisses: number;
+  size: number;
+}
+
 /** Prometheus metrics of one server process (exposed at /metrics). */
 export class Metrics {
   readonly registry = new Registry();
@@ -47,27 +56,34 @@ export class Metrics {
   });
 
   /** Reads the dataset view cache's counts at scrape time (set by the app; see observeViewCache). */
-  #viewCache: { hits: number; misses: number; size: number } | null = null;
+  #viewCache: ViewCacheCounts | null = null;
 
   /** Exposes the dataset view cache's lookups and entries. */
-  observeViewCache(cache: { hits: number; misses: number; size: number }): void {
+  observeViewCache(cache: ViewCacheCounts): void {
     this.#viewCache = cache;
   }
 
   constructor(collectDefaults = true) {
     const metrics = this;
-    let reported = { hits: 0, misses: 0 };
+    let reported = { hits: 0, misses: 0, pageHits: 0, pageMisses: 0 };
     new Counter({
       name: 'labeler_dataset_view_cache_lookups_total',
-      help: 'Batch reads of one dataset, by whether the view cache held it',
-      labelNames: ['result'],
+      help: 'View cache lookups: a dataset in a batch, or a list page; by whether the cache held it',
+      labelNames: ['kind', 'result'],
       registers: [this.registry],
       collect() {
         const cache = metrics.#viewCache;
         if (!cache) return;
-        this.inc({ result: 'hit' }, cache.hits - reported.hits);
-        this.inc({ result: 'miss' }, cache.misses - reported.misses);
-        reported = { hits: cache.hits, misses: cache.misses };
+        this.inc({ kind: 'dataset', result: 'hit' }, cache.hits - reported.hits);
+        this.inc({ kind: 'dataset', result: 'miss' }, cache.misses - reported.misses);
+        this.inc({ kind: 'list_page', result: 'hit' }, cache.pageHits - reported.pageHits);
+        this.inc({ kind: 'list_page', result: 'miss' }, cache.pageMisses - reported.pageMisses);
+        reported = {
+          hits: cache.hits,
+          misses: cache.misses,
+          pageHits: cache.pageHits,
+          pageMisses: cache.pageMisses,
+        };
       },
     });
     new Gauge({

@@ -257,6 +257,29 @@ export async function listVisibleDatasets(
   return { total, datasets: rows.map(toRecord) };
 }
 
+/**
+ * A key naming everything a list page's statement depends on (the caller's visibility, the filters, the
+ * page and the fields), for caching the page (DatasetViewCache.page).
+ */
+export function listPageKey(
+  principal: Principal,
+  input: ListDatasetsInput,
+  fields: readonly DatasetViewField[],
+): string {
+  const { filterSql, params } = listFilter(principal, input);
+  return `${fields.join(',')}|${filterSql}|${JSON.stringify(params)}|${input.limit}|${input.page}`;
+}
+
+/** The number of visible datasets the list filters match (cached: see countCached). */
+export function countVisibleDatasets(
+  sql: FastSql,
+  principal: Principal,
+  input: ListDatasetsInput,
+): Promise<number> {
+  const { filterSql, params } = listFilter(principal, input);
+  return countCached(sql, filterSql, params);
+}
+
 /** As listVisibleDatasets, with each dataset's `fields` written as JSON text (see dataset-json.ts). */
 export async function listVisibleDatasetsJson(
   sql: FastSql,

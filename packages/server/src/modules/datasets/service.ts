@@ -15,6 +15,7 @@ import { Dataset, DatasetFile, DatasetVersion } from './entities.js';
 import {
   type AccessFacts,
   type ArchiveVersionRecord,
+  countVisibleDatasets,
   type DatasetRecord,
   findVisibleDataset,
   findVisibleDatasets,
@@ -23,6 +24,7 @@ import {
   findVisibleDatasetWith,
   invalidateDatasetCounts,
   listVisibleDatasets,
+  listPageKey,
   listVisibleDatasetsJson,
 } from './reads.js';
 import type { DatasetViewField } from './dataset-json.js';
@@ -137,7 +139,7 @@ export function visibilityFilter(principal: Principal): Record<string, unknown> 
 /**
  * The same rule over a dataset's access facts, for datasets read regardless of caller (the view cache).
  * The rule is written three times, for MikroORM (visibilityFilter), SQL (reads.ts visibleSql) and here;
- * the platform-lane parity tests hold the three together.
+ * the platform-lane parity tests and test/dataset-view-cache.test.ts hold them together.
  */
 export function isVisibleTo(principal: Principal, facts: DatasetAccessFacts): boolean {
   if (facts.deleted) return false;
@@ -224,14 +226,23 @@ export class DatasetService {
     return found;
   }
 
-  /** list, with each dataset's `fields` written as JSON text. */
+  /** list, with each dataset's `fields` written as JSON text; the page from the view cache while no dataset has changed. */
   async listJson(
     principal: Principal,
     input: ListDatasetsInput,
     fields: readonly DatasetViewField[],
     charge?: FoldableWrite | null,
   ): Promise<{ total: number; page: number; limit: number; datasets: string[] }> {
+    const views = this.views;
+    const key = views.active ? listPageKey(principal, input, fields) : '';
+    const cached = key ? views.page(key) : undefined;
+    if (cached) {
+      const total = await countVisibleDatasets(this.sql, principal, input);
+      return { total, page: input.page, limit: input.limit, datasets: cached };
+    }
+    const generation = views.generation;
     const { total, datasets } = await listVisibleDatasetsJson(this.sql, principal, input, fields, charge);
+    if (key) views.storePage(generation, key, datasets);
     return { total, page: input.page, limit: input.limit, datasets };
   }
 

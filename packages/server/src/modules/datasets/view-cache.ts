@@ -24,6 +24,12 @@ interface CachedDataset extends DatasetAccessFacts {
   bytes: number;
 }
 
+interface CachedPage {
+  generation: number;
+  datasets: string[];
+  bytes: number;
+}
+
 /** What a lookup finds: undefined when nothing is cached for that id and field list. */
 export type CachedView = { facts: DatasetAccessFacts; json: string } | { facts: null } | undefined;
 
@@ -31,14 +37,16 @@ export type CachedView = { facts: DatasetAccessFacts; json: string } | { facts: 
 const ENTRY_OVERHEAD_BYTES = 200;
 
 /**
- * Datasets' JSON views in memory, for the Platform's batch reads: the Platform polls the same datasets
- * again and again, and reading 50 rows and writing their JSON was most of PostgreSQL's work per batch.
+ * Datasets' JSON views in memory, for the Platform's batch reads and list pages: the Platform polls the
+ * same datasets and pages again and again, and reading 50 rows and writing their JSON was most of
+ * PostgreSQL's work per request.
  *
  * Coherence: a trigger on `dataset` notifies DATASET_CHANGES_CHANNEL with the id of every inserted,
  * updated or deleted row, whoever wrote it (this process, another server, a migration, psql), and the
  * process's ChangeFeed drops that id here once the change has committed. A read that was in flight
  * across a change may have seen the old row; `generation` is bumped by every change, and a read only
- * stores what it read if no change arrived since it began. Without a working feed the cache is off
+ * stores what it read if no change arrived since it began; a list page is only served at the generation
+ * it was read at (any change may reorder or refilter any page). Without a working feed the cache is off
  * (every lookup misses, nothing is stored) and is cleared when the feed returns.
  *
  * Sized by bytes (LRU). Embedded PGlite serves one process but its writes through SQL would not notify
@@ -46,10 +54,14 @@ const ENTRY_OVERHEAD_BYTES = 200;
  */
 export class DatasetViewCache implements ChangeSubscriber {
   readonly #entries: LRUCache<string, CachedDataset> | null;
+  /** List pages (their datasets' JSON), valid only at the generation they were read at. */
+  readonly #pages: LRUCache<string, CachedPage> | null;
   #generation = 0;
   /** Lookups so far, for the metrics endpoint. */
   hits = 0;
   misses = 0;
+  pageHits = 0;
+  pageMisses = 0;
 
   constructor(
     private readonly feed: ChangeFeed,
@@ -58,6 +70,14 @@ export class DatasetViewCache implements ChangeSubscriber {
     this.#entries =
       maxBytes > 0
         ? new LRUCache<string, CachedDataset>({ maxSize: maxBytes, sizeCalculation: (entry) => entry.bytes })
+        : null;
+    // Pages take an eighth of the budget: any number of filters and page numbers may be asked for.
+    this.#pages =
+      maxBytes > 0
+        ? new LRUCache<string, CachedPage>({
+            maxSize: Math.max(1, Math.floor(maxBytes / 8)),
+            sizeCalculation: (page) => page.bytes,
+          })
         : null;
     if (this.#entries) feed.subscribe(DATASET_CHANGES_CHANNEL, this);
   }
@@ -128,6 +148,29 @@ export class DatasetViewCache implements ChangeSubscriber {
     });
   }
 
+  /**
+   * A list page's datasets as JSON, cached under `key` (which must name everything the page's query
+   * depends on), if no dataset has changed since it was read: any change may move any page.
+   */
+  page(key: string): string[] | undefined {
+    if (!this.active) return undefined;
+    const page = this.#pages!.get(key);
+    if (!page || page.generation !== this.#generation) {
+      this.pageMisses++;
+      return undefined;
+    }
+    this.pageHits++;
+    return page.datasets;
+  }
+
+  /** Stores a list page read at `generation` (ignored if a change arrived since). */
+  storePage(generation: number, key: string, datasets: string[]): void {
+    if (!this.active || generation !== this.#generation) return;
+    let bytes = ENTRY_OVERHEAD_BYTES + key.length;
+    for (const json of datasets) bytes += json.length + 16;
+    this.#pages!.set(key, { generation, datasets, bytes });
+  }
+
   /** A dataset changed (this process's write, or the feed's notification). */
   invalidate(id: string): void {
     this.#generation++;
@@ -142,5 +185,6 @@ export class DatasetViewCache implements ChangeSubscriber {
   reset(): void {
     this.#generation++;
     this.#entries?.clear();
+    this.#pages?.clear();
   }
 }
