@@ -26,7 +26,31 @@ export interface AuditFilter {
   cursor?: string;
 }
 
+const COLUMNS = `"id", "at", "actor_kind", "actor_id", "actor_name", "action", "target_type", "target_id", "details", "request_id", "ip"`;
+
+/** An audit row as the grouped insert reads it (json_to_recordset). */
+interface AuditRow {
+  id: string;
+  actor_kind: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  details: Record<string, unknown>;
+  request_id: string | null;
+  ip: string | null;
+}
+
+/** Rows per grouped insert; more wait for the next. */
+const MAX_GROUP = 500;
+/** Grouped inserts in flight at once. */
+const MAX_IN_FLIGHT = 2;
+
 export class AuditService {
+  readonly #queue: Array<{ row: AuditRow; done: (error?: unknown) => void }> = [];
+  #inFlight = 0;
+
   constructor(
     private readonly orm: Orm,
     /** Prepared statements for appends outside a transaction (download URLs write one per call). */
@@ -35,33 +59,88 @@ export class AuditService {
 
   /**
    * One INSERT, on the caller's transaction when given (tem.execute runs inside it); no unit of work, since
-   * audit rows are only ever appended. Download URLs write one per call, so this is on a hot path.
+   * audit rows are only ever appended. Download URLs write one per call, so this is on a hot path: outside
+   * a transaction, rows from concurrent requests are inserted together (see #append).
    */
   async record(input: AuditRecordInput): Promise<void> {
-    const values = [
-      newId('audit'),
-      input.actor?.kind ?? 'system',
-      input.actor?.id ?? null,
-      input.actor?.name ?? null,
-      input.action,
-      input.targetType ?? null,
-      input.targetId ?? null,
-      JSON.stringify(input.details ?? {}),
-      input.requestId ?? null,
-      input.ip ?? null,
-    ];
-    const columns = `"id", "at", "actor_kind", "actor_id", "actor_name", "action", "target_type", "target_id", "details", "request_id", "ip"`;
-    if (!input.em && this.sql) {
-      await this.sql.query(
-        `insert into "audit_event" (${columns}) values ($1, now(), $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)`,
-        values,
-      );
-      return;
-    }
+    const row: AuditRow = {
+      id: newId('audit'),
+      actor_kind: input.actor?.kind ?? 'system',
+      actor_id: input.actor?.id ?? null,
+      actor_name: input.actor?.name ?? null,
+      action: input.action,
+      target_type: input.targetType ?? null,
+      target_id: input.targetId ?? null,
+      details: input.details ?? {},
+      request_id: input.requestId ?? null,
+      ip: input.ip ?? null,
+    };
+    if (!input.em && this.sql) return this.#append(row);
     await (input.em ?? this.orm.em).execute(
-      `insert into "audit_event" (${columns}) values (?, now(), ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
-      values,
+      `insert into "audit_event" (${COLUMNS}) values (?, now(), ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
+      [
+        row.id,
+        row.actor_kind,
+        row.actor_id,
+        row.actor_name,
+        row.action,
+        row.target_type,
+        row.target_id,
+        JSON.stringify(row.details),
+        row.request_id,
+        row.ip,
+      ],
     );
+  }
+
+  /**
+   * Resolves once the row is committed. Rows that arrive while inserts are in flight wait and go together
+   * in the next insert (group commit): under load one statement and one WAL flush serve many requests,
+   * and a lone row is inserted at once, as before. If a grouped insert fails, its rows are retried one by
+   * one, so a bad row fails only its own request.
+   */
+  #append(row: AuditRow): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ row, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      this.#drain();
+    });
+  }
+
+  #drain(): void {
+    while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length) {
+      const group = this.#queue.splice(0, MAX_GROUP);
+      this.#inFlight++;
+      void this.#insert(group).finally(() => {
+        this.#inFlight--;
+        this.#drain();
+      });
+    }
+  }
+
+  async #insert(group: Array<{ row: AuditRow; done: (error?: unknown) => void }>): Promise<void> {
+    const insert = (rows: AuditRow[]) =>
+      this.sql!.query(
+        `insert into "audit_event" (${COLUMNS})
+         select r."id", now(), r."actor_kind", r."actor_id", r."actor_name", r."action", r."target_type", r."target_id",
+           coalesce(r."details", '{}'), r."request_id", r."ip"
+         from json_to_recordset($1::json) as r("id" text, "actor_kind" text, "actor_id" text, "actor_name" text,
+           "action" text, "target_type" text, "target_id" text, "details" jsonb, "request_id" text, "ip" text)`,
+        [JSON.stringify(rows)],
+      );
+    try {
+      await insert(group.map((entry) => entry.row));
+      for (const entry of group) entry.done();
+    } catch (error) {
+      if (group.length === 1) {
+        group[0]!.done(error);
+        return;
+      }
+      for (const entry of group)
+        await insert([entry.row]).then(
+          () => entry.done(),
+          (rowError: unknown) => entry.done(rowError),
+        );
+    }
   }
 
   /** Newest first; the cursor is the last event's id (ids sort with their time through the index on at). */
