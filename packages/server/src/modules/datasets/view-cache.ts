@@ -47,7 +47,8 @@ const ENTRY_OVERHEAD_BYTES = 200;
  * across a change may have seen the old row; `generation` is bumped by every change, and a read only
  * stores what it read if no change arrived since it began; a list page is only served at the generation
  * it was read at (any change may reorder or refilter any page). Without a working feed the cache is off
- * (every lookup misses, nothing is stored) and is cleared when the feed returns.
+ * (every lookup misses, nothing is stored) and is cleared when the feed returns; a connection that fails
+ * silently is noticed by the feed's heartbeat within about 15 s.
  *
  * Sized by bytes (LRU). Embedded PGlite serves one process but its writes through SQL would not notify
  * here, so the server leaves the cache off there (maxBytes 0).
