@@ -58,9 +58,13 @@ async function lookups(base: string, kind = 'dataset'): Promise<{ hit: number; m
   return { hit: count('hit'), miss: count('miss') };
 }
 
-/** Polls `read` until `check` passes (changes from elsewhere arrive asynchronously), or fails after 5 s. */
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => void): Promise<void> {
-  const deadline = Date.now() + 5_000;
+/** Polls `read` until `check` passes (changes from elsewhere arrive asynchronously), or fails after `withinMs`. */
+async function eventually<T>(
+  read: () => Promise<T>,
+  check: (value: T) => void,
+  withinMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + withinMs;
   for (;;) {
     const value = await read();
     try {
@@ -219,7 +223,7 @@ describe('dataset view cache', () => {
         headers: { authorization: `Bearer ${key}` },
       });
       expect(res.status).toBe(200);
-      return (await res.json()) as { datasets: Array<{ id: string; name: string }> };
+      return (await res.json()) as { total: number; datasets: Array<{ id: string; name: string }> };
     };
     const d = await createDataset(a, { name: 'page-one', tags: [tag] });
     const first = await list(a.url);
@@ -233,7 +237,12 @@ describe('dataset view cache', () => {
     const other = await createDataset(a, { name: 'page-two', tags: [tag] });
     await eventually(
       () => list(b.url),
-      (page) => expect(page.datasets.map((x) => x.id)).toEqual([other.id, d.id]),
+      (page) => {
+        expect(page.datasets.map((x) => x.id)).toEqual([other.id, d.id]);
+        // Totals too: counts are cached for 5 s, but the change feed clears them.
+        expect(page.total).toBe(2);
+      },
+      2_000,
     );
     expect((await list(a.url)).datasets.map((x) => x.id)).toEqual([other.id, d.id]);
     await sql.query(`update "dataset" set "name" = 'page-one-renamed' where "id" = $1`, [d.id]);

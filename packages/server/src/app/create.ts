@@ -17,6 +17,8 @@ import { AdminUserService } from '../modules/auth/admin-users.js';
 import { localAdminAuthPlugin, serviceAccountAuthPlugin } from '../modules/auth/builtin-plugins.js';
 import { AuthService } from '../modules/auth/service.js';
 import { DatasetService } from '../modules/datasets/service.js';
+import { DATASET_CHANGES_CHANNEL } from '../modules/datasets/entities.js';
+import { invalidateDatasetCounts } from '../modules/datasets/reads.js';
 import { DatasetViewCache } from '../modules/datasets/view-cache.js';
 import { OrganizationService } from '../modules/organizations/service.js';
 import { PluginInstanceRecord } from '../modules/plugin-instances/entities.js';
@@ -89,6 +91,11 @@ export async function createServices(
     config.DATABASE_URL ? config.LABELER_DATASET_CACHE_MB * 1024 * 1024 : 0,
   );
   metrics.observeViewCache(datasetViews);
+  // List totals too: another process's dataset write reaches them at once, not after their 5 s.
+  changes.subscribe(DATASET_CHANGES_CHANNEL, {
+    changed: invalidateDatasetCounts,
+    reset: invalidateDatasetCounts,
+  });
   await changes.start();
   const adminUsers = new AdminUserService(orm, audit, config.LABELER_SESSION_TTL_HOURS);
 

@@ -294,7 +294,7 @@ export async function listVisibleDatasetsJson(
   return { total, datasets: rows.map((row) => row['@json']) };
 }
 
-/** List totals (see CountCache), per database: every app in this process clears them on its dataset writes. */
+/** List totals (see CountCache), per database: cleared on this process's dataset writes and by the change feed. */
 const counts = new CountCache({ ttlMs: 5_000, staleMs: 60_000, maxEntries: 5_000 });
 const databaseKeys = new WeakMap<FastSql, number>();
 let databaseCount = 0;
@@ -314,7 +314,7 @@ function countCached(sql: FastSql, filterSql: string, params: unknown[]): Promis
   });
 }
 
-/** Called by every dataset write in this process. */
+/** Called by every dataset write in this process, and for other processes' writes by the change feed. */
 export function invalidateDatasetCounts(): void {
   counts.invalidate();
 }
