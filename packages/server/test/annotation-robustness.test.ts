@@ -3,7 +3,6 @@
  * a rejected token, webhooks (secret, malformed body, follow-up sync), launch links, and the validation
  * cache being invalidated by changes.
  */
-import type { Principal } from '@labeler/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Annotation, AnnotationTaskLink } from '../src/modules/annotation/entities.js';
 import { mintLaunchLink } from '../src/modules/annotation/launch.js';
@@ -16,7 +15,7 @@ import {
   startAnnotationEnv,
   waitUntil,
 } from './annotation-helpers.js';
-import { expectEnvelope } from './helpers.js';
+import { expectEnvelope, SYSTEM_ACTOR } from './helpers.js';
 
 const ensure = (env: AnnotationEnv, projectId: string) =>
   env.server.request('/api/v1/label-studio/projects/ensure', {
@@ -289,15 +288,7 @@ describe('annotation robustness', () => {
       expect(tampered.headers.get('location')).toBeNull();
       expectEnvelope(await tampered.json(), 'PRESIGNED_URL_INVALID');
 
-      const principal: Principal = {
-        kind: 'system',
-        id: 'test',
-        name: 'test',
-        organizationId: null,
-        roles: [],
-        scopes: ['admin'],
-        authenticatedBy: 'test',
-      };
+      const principal = SYSTEM_ACTOR;
       const expired = mintLaunchLink(env.server.services, projectId, principal, Date.now() - 2 * 3600_000);
       const res = await fetch(expired.url, { redirect: 'manual' });
       expect(res.status).toBe(403);

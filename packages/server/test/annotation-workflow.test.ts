@@ -13,17 +13,7 @@ import {
   resultFor,
   startAnnotationEnv,
 } from './annotation-helpers.js';
-import { expectEnvelope } from './helpers.js';
-
-const SYSTEM = {
-  kind: 'system' as const,
-  id: 'test',
-  name: 'test',
-  organizationId: null,
-  roles: [],
-  scopes: ['admin' as const],
-  authenticatedBy: 'test',
-};
+import { expectEnvelope, SYSTEM_ACTOR } from './helpers.js';
 
 describe('annotation workflow', () => {
   let env: AnnotationEnv;
@@ -219,11 +209,11 @@ describe('annotation workflow', () => {
       body: {},
     });
     expect(res.status, res.text).toBe(202);
-    const versionsBefore = await env.server.services.datasets.listVersions(SYSTEM, env.datasetId);
+    const versionsBefore = await env.server.services.datasets.listVersions(SYSTEM_ACTOR, env.datasetId);
     const done = await env.server.services.jobs.waitFor((res.body as { job: { id: string } }).job.id, 30_000);
     expect(done.state, JSON.stringify(done.error)).toBe('completed');
     // The pulled labels are recorded as a new immutable dataset version with a different content hash.
-    const versionsAfter = await env.server.services.datasets.listVersions(SYSTEM, env.datasetId);
+    const versionsAfter = await env.server.services.datasets.listVersions(SYSTEM_ACTOR, env.datasetId);
     expect(versionsAfter).toHaveLength(versionsBefore.length + 1);
     expect(versionsAfter[0]!.contentHash).not.toBe(versionsBefore[0]!.contentHash);
     expect(done.result).toMatchObject({

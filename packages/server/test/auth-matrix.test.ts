@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateServiceAccountKey } from '../src/modules/service-accounts/keys.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
-import { createDataset, createServiceAccount, expectEnvelope } from './helpers.js';
+import { createDataset, createServiceAccount, expectEnvelope, SYSTEM_ACTOR } from './helpers.js';
 
 let server: TestServer;
 let publicDs!: { id: string };
@@ -81,15 +81,7 @@ const ROUTES: Route[] = [
 
 beforeAll(async () => {
   server = await startTestServer();
-  const org = await server.services.organizations.create('Acme', 'acme', {
-    kind: 'system',
-    id: 't',
-    name: 't',
-    organizationId: null,
-    roles: [],
-    scopes: ['admin'],
-    authenticatedBy: 't',
-  });
+  const org = await server.services.organizations.create('Acme', 'acme', SYSTEM_ACTOR);
   publicDs = await createDataset(server, { name: 'public', visibility: 'public', owner_id: 1 });
   privateDs = await createDataset(server, {
     name: 'private',
@@ -211,15 +203,7 @@ describe('authorization matrix: every route × every credential problem', () => 
 
 describe('the four permission reasons', () => {
   it('owner, explicit_permission, organization_member, public_dataset, no_access', async () => {
-    const actor = {
-      kind: 'system' as const,
-      id: 't',
-      name: 't',
-      organizationId: null,
-      roles: [],
-      scopes: ['admin' as const],
-      authenticatedBy: 't',
-    };
+    const actor = SYSTEM_ACTOR;
     const org = await server.services.organizations.create('Org B', 'org-b', actor);
     await server.services.organizations.setMember(org.id, 21, 'member', actor);
     const orgDs = await createDataset(server, {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
-import { createDataset, createServiceAccount, expectEnvelope } from './helpers.js';
+import { createDataset, createServiceAccount, expectEnvelope, SYSTEM_ACTOR } from './helpers.js';
 
 let server: TestServer;
 let key: string;
@@ -58,19 +58,10 @@ describe('uploading dataset files through the API', () => {
     const job = await server.services.jobs.waitFor((complete.body as { job: { id: string } }).job.id, 30_000);
     expect(job.state, JSON.stringify(job.error)).toBe('completed');
     expect(job.result).toMatchObject({ adopted: 2, version: 2 });
-    const listed = await server.services.storageFiles.listCurrentFiles(
-      {
-        kind: 'system',
-        id: 't',
-        name: 't',
-        organizationId: null,
-        roles: [],
-        scopes: ['admin'],
-        authenticatedBy: 't',
-      },
-      datasetId,
-      { limit: 10, offset: 0 },
-    );
+    const listed = await server.services.storageFiles.listCurrentFiles(SYSTEM_ACTOR, datasetId, {
+      limit: 10,
+      offset: 0,
+    });
     expect(listed.files.map((f) => [f.path, f.size])).toEqual([
       ['annotations.json', 13],
       ['images/a.png', 11],

@@ -11,7 +11,7 @@ import { createLogger } from '../src/lib/logger.js';
 import { DatasetViewCache } from '../src/modules/datasets/view-cache.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
 import { type ChildServer, startChildServer } from './child-server.js';
-import { createDataset, createServiceAccount } from './helpers.js';
+import { createDataset, createServiceAccount, SYSTEM_ACTOR } from './helpers.js';
 
 let a: TestServer;
 let b: ChildServer;
@@ -158,15 +158,7 @@ describe('dataset view cache', () => {
   });
 
   it('decides visibility per caller, also for cached views', async () => {
-    const org = await a.services.organizations.create('Cache Org', 'cache-org', {
-      kind: 'system',
-      id: 't',
-      name: 't',
-      organizationId: null,
-      roles: [],
-      scopes: ['admin'],
-      authenticatedBy: 't',
-    });
+    const org = await a.services.organizations.create('Cache Org', 'cache-org', SYSTEM_ACTOR);
     const own = await createDataset(a, {
       name: 'org-private',
       visibility: 'private',

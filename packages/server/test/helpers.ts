@@ -1,5 +1,17 @@
+import type { Principal } from '@labeler/core';
 import { expect } from 'vitest';
 import type { TestServer } from '../src/testing/harness.js';
+
+/** A platform-wide admin actor for calling services directly in tests (as the CLI's principal is). */
+export const SYSTEM_ACTOR: Principal = {
+  kind: 'system',
+  id: 'test',
+  name: 'test',
+  organizationId: null,
+  roles: [],
+  scopes: ['admin'],
+  authenticatedBy: 'test',
+};
 
 export interface Envelope {
   error: { code: string; message: string; details: Record<string, unknown>; timestamp: string };
