@@ -10,7 +10,6 @@ import {
 import type { DatasetViewField } from '../src/modules/datasets/dataset-json.js';
 import {
   findVisibleDatasets,
-  findVisibleDatasetsJson,
   listVisibleDatasets,
   listVisibleDatasetsJson,
 } from '../src/modules/datasets/reads.js';
@@ -20,9 +19,9 @@ import { toDatasetView } from '../src/modules/datasets/service.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
 
 /**
- * List and batch responses are written from raw rows (dataset-json.ts) instead of through toDatasetView
- * and JSON.stringify. Both must give the same bytes for any stored value, on PostgreSQL (text rows) and
- * embedded PGlite (parsed rows), so rows with awkward values are compared here field for field.
+ * List and batch responses are JSON written by the database (dataset-json.ts) instead of toDatasetView
+ * and JSON.stringify. Both must give the same bytes for any stored value, on PostgreSQL and embedded
+ * PGlite, so rows with awkward values are compared here field for field.
  */
 
 const PRINCIPAL: Principal = {
@@ -114,7 +113,7 @@ describe.each([
     const records = await findVisibleDatasets(server.services.sql, PRINCIPAL, ids);
     expect(records).toHaveLength(AWKWARD.length);
     for (const fields of FIELD_LISTS) {
-      const written = await findVisibleDatasetsJson(server.services.sql, PRINCIPAL, ids, fields);
+      const written = await server.services.datasets.batchJson(PRINCIPAL, ids, fields);
       expect(written.size).toBe(AWKWARD.length);
       for (const record of records) {
         const json = written.get(record.id)!;
@@ -135,7 +134,7 @@ describe.each([
   });
 
   it('no fields write an empty object', async () => {
-    const written = await findVisibleDatasetsJson(server.services.sql, PRINCIPAL, ids, []);
+    const written = await server.services.datasets.batchJson(PRINCIPAL, ids, []);
     expect(written.size).toBe(AWKWARD.length);
     expect([...written.values()].every((json) => json === '{}')).toBe(true);
   });

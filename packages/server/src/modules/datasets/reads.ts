@@ -137,25 +137,6 @@ export async function findVisibleDatasets(
   return rows.map(toRecord);
 }
 
-export async function findVisibleDatasetsJson(
-  sql: FastSql,
-  principal: Principal,
-  ids: string[],
-  fields: readonly DatasetViewField[],
-  charge?: FoldableWrite | null,
-): Promise<Map<string, string>> {
-  if (!ids.length) return new Map();
-  const params: unknown[] = [textArrayLiteral(ids)];
-  const visible = visibleSql(principal, params);
-  const rows = await readFolding<DatasetJsonRow>(
-    sql,
-    charge,
-    `select ${datasetJsonColumns(fields)} from "dataset" where "dataset"."id" = any($1::text[]) and ${visible}`,
-    params,
-  );
-  return new Map(rows.map((row) => [row['@id'], row['@json']]));
-}
-
 /** A dataset's JSON with what decides who may see it, whoever asks (for DatasetViewCache). */
 export interface DatasetJsonWithFacts {
   id: string;
@@ -165,7 +146,8 @@ export interface DatasetJsonWithFacts {
 
 /**
  * The datasets with these ids, deleted or not and visible to anyone or not, each with its `fields` as
- * JSON text and its access facts: what the view cache stores, to decide visibility per caller itself.
+ * JSON text and its access facts: batch reads decide visibility per caller themselves (isVisibleTo), so
+ * what they read can be cached for every caller (DatasetViewCache).
  */
 export async function findDatasetsJsonWithFacts(
   sql: FastSql,
