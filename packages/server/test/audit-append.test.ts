@@ -71,6 +71,41 @@ describe('grouped audit appends', () => {
     expect(new Set(written.map((row) => String(row.at))).size).toBeLessThan(n / 2);
   });
 
+  it("inside a caller's transaction, commits and rolls back with it", async () => {
+    const em = server.services.orm.em.fork();
+    await em.transactional((tem) =>
+      server.services.audit.record({
+        em: tem,
+        actor,
+        action: 'test.in_transaction',
+        targetId: 'ds_committed',
+        details: { n: 1, text: 'ünïcode "quoted"' },
+        requestId: 'req_tx',
+        ip: '10.0.0.2',
+      }),
+    );
+    await expect(
+      em.transactional(async (tem) => {
+        await server.services.audit.record({
+          em: tem,
+          actor,
+          action: 'test.in_transaction',
+          targetId: 'ds_rolled_back',
+        });
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    const written = await rows('test.in_transaction');
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({
+      target_id: 'ds_committed',
+      details: { n: 1, text: 'ünïcode "quoted"' },
+      actor_name: 'audit test',
+      request_id: 'req_tx',
+      ip: '10.0.0.2',
+    });
+  });
+
   it('fails only the row the database refuses', async () => {
     const results = await Promise.allSettled(
       Array.from({ length: 21 }, (_, i) =>

@@ -65,25 +65,20 @@ export class Metrics {
 
   constructor(collectDefaults = true) {
     const metrics = this;
-    let reported = { hits: 0, misses: 0, pageHits: 0, pageMisses: 0 };
     new Counter({
       name: 'labeler_dataset_view_cache_lookups_total',
       help: 'View cache lookups: a dataset in a batch, or a list page; by whether the cache held it',
       labelNames: ['kind', 'result'],
       registers: [this.registry],
+      // The cache keeps the totals; each scrape copies them.
       collect() {
         const cache = metrics.#viewCache;
         if (!cache) return;
-        this.inc({ kind: 'dataset', result: 'hit' }, cache.hits - reported.hits);
-        this.inc({ kind: 'dataset', result: 'miss' }, cache.misses - reported.misses);
-        this.inc({ kind: 'list_page', result: 'hit' }, cache.pageHits - reported.pageHits);
-        this.inc({ kind: 'list_page', result: 'miss' }, cache.pageMisses - reported.pageMisses);
-        reported = {
-          hits: cache.hits,
-          misses: cache.misses,
-          pageHits: cache.pageHits,
-          pageMisses: cache.pageMisses,
-        };
+        this.reset();
+        this.inc({ kind: 'dataset', result: 'hit' }, cache.hits);
+        this.inc({ kind: 'dataset', result: 'miss' }, cache.misses);
+        this.inc({ kind: 'list_page', result: 'hit' }, cache.pageHits);
+        this.inc({ kind: 'list_page', result: 'miss' }, cache.pageMisses);
       },
     });
     new Gauge({

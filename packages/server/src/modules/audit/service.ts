@@ -26,7 +26,17 @@ export interface AuditFilter {
   cursor?: string;
 }
 
-const COLUMNS = `"id", "at", "actor_kind", "actor_id", "actor_name", "action", "target_type", "target_id", "details", "request_id", "ip"`;
+/** Inserts the audit rows given as a JSON array in one parameter, written `placeholder`. */
+const insertRows = (placeholder: string) =>
+  `insert into "audit_event" ("id", "at", "actor_kind", "actor_id", "actor_name", "action", "target_type", "target_id", "details", "request_id", "ip")
+    select r."id", now(), r."actor_kind", r."actor_id", r."actor_name", r."action", r."target_type", r."target_id",
+      coalesce(r."details", '{}'), r."request_id", r."ip"
+    from json_to_recordset(${placeholder}::json) as r("id" text, "actor_kind" text, "actor_id" text, "actor_name" text,
+      "action" text, "target_type" text, "target_id" text, "details" jsonb, "request_id" text, "ip" text)`;
+/** For FastSql (grouped appends). */
+const INSERT_ROWS = insertRows('$1');
+/** For MikroORM's execute (inside a caller's transaction). */
+const INSERT_ROWS_ORM = insertRows('?');
 
 /** An audit row as the grouped insert reads it (json_to_recordset). */
 interface AuditRow {
@@ -47,8 +57,14 @@ const MAX_GROUP = 500;
 /** Grouped inserts in flight at once. */
 const MAX_IN_FLIGHT = 2;
 
+/** A row waiting for a grouped insert, and how to tell its caller the outcome. */
+interface PendingRow {
+  row: AuditRow;
+  done: (error?: unknown) => void;
+}
+
 export class AuditService {
-  readonly #queue: Array<{ row: AuditRow; done: (error?: unknown) => void }> = [];
+  readonly #queue: PendingRow[] = [];
   #inFlight = 0;
 
   constructor(
@@ -76,21 +92,7 @@ export class AuditService {
       ip: input.ip ?? null,
     };
     if (!input.em && this.sql) return this.#append(row);
-    await (input.em ?? this.orm.em).execute(
-      `insert into "audit_event" (${COLUMNS}) values (?, now(), ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)`,
-      [
-        row.id,
-        row.actor_kind,
-        row.actor_id,
-        row.actor_name,
-        row.action,
-        row.target_type,
-        row.target_id,
-        JSON.stringify(row.details),
-        row.request_id,
-        row.ip,
-      ],
-    );
+    await (input.em ?? this.orm.em).execute(INSERT_ROWS_ORM, [JSON.stringify([row])]);
   }
 
   /**
@@ -117,16 +119,8 @@ export class AuditService {
     }
   }
 
-  async #insert(group: Array<{ row: AuditRow; done: (error?: unknown) => void }>): Promise<void> {
-    const insert = (rows: AuditRow[]) =>
-      this.sql!.query(
-        `insert into "audit_event" (${COLUMNS})
-         select r."id", now(), r."actor_kind", r."actor_id", r."actor_name", r."action", r."target_type", r."target_id",
-           coalesce(r."details", '{}'), r."request_id", r."ip"
-         from json_to_recordset($1::json) as r("id" text, "actor_kind" text, "actor_id" text, "actor_name" text,
-           "action" text, "target_type" text, "target_id" text, "details" jsonb, "request_id" text, "ip" text)`,
-        [JSON.stringify(rows)],
-      );
+  async #insert(group: PendingRow[]): Promise<void> {
+    const insert = (rows: AuditRow[]) => this.sql!.query(INSERT_ROWS, [JSON.stringify(rows)]);
     try {
       await insert(group.map((entry) => entry.row));
       for (const entry of group) entry.done();
