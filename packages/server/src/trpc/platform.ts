@@ -30,20 +30,20 @@ type OpenApiOperation = NonNullable<OpenApiMeta['openapi']> & { method: 'GET' | 
  * One Platform operation, defined once and served twice: as a typed tRPC procedure (TypeScript clients,
  * the OpenAPI document) and by the REST fast lane (http/platform-lane.ts), which runs the same scope
  * check, rate-limit charge, input schema and resolver without the generic adapters in between.
+ *
+ * The resolver is either `run` (the answer as an object) or `respond` (the answer already written as JSON
+ * text: list and batch write their rows straight into JSON). Either serves both doors: the lane writes
+ * `run`'s object out, tRPC parses `respond`'s text, so each answer is built in one place.
  */
-export interface PlatformRoute<I extends z.ZodType, O extends z.ZodType> {
+export type PlatformRoute<I extends z.ZodType, O extends z.ZodType> = {
   scope: Scope;
   openapi: OpenApiOperation;
   input: I;
   output: O;
-  run(ctx: PlatformContext, input: z.output<I>): Promise<z.input<O>>;
-  /**
-   * Optional: the same answer as `run`, already written as JSON text. The REST fast lane uses it when
-   * given (list and batch write their rows straight into JSON); tRPC always uses `run`, and the lane
-   * parity test holds the two to the same bytes.
-   */
-  respond?(ctx: PlatformContext, input: z.output<I>): Promise<string>;
-}
+} & (
+  | { run(ctx: PlatformContext, input: z.output<I>): Promise<z.input<O>>; respond?: never }
+  | { respond(ctx: PlatformContext, input: z.output<I>): Promise<string>; run?: never }
+);
 
 /** The shape the REST fast lane needs, with the route's input type erased. */
 export interface LaneRoute {
@@ -57,17 +57,28 @@ export interface LaneRoute {
 export function platformRoute<I extends z.ZodType, O extends z.ZodType>(
   route: PlatformRoute<I, O>,
 ): PlatformRoute<I, O> & { lane: LaneRoute } {
+  const { run, respond } = route;
   return {
     ...route,
     lane: {
       scope: route.scope,
       openapi: route.openapi,
       input: route.input,
-      respond: route.respond
-        ? (ctx, input) => route.respond!(ctx, input as z.output<I>)
-        : async (ctx, input) => JSON.stringify(await route.run(ctx, input as z.output<I>)),
+      respond: respond
+        ? (ctx, input) => respond(ctx, input as z.output<I>)
+        : async (ctx, input) => JSON.stringify(await run!(ctx, input as z.output<I>)),
     },
   };
+}
+
+/** The route's answer as an object (tRPC validates it against the output schema). */
+function resolve<I extends z.ZodType, O extends z.ZodType>(
+  route: PlatformRoute<I, O>,
+  ctx: PlatformContext,
+  input: z.output<I>,
+): Promise<unknown> {
+  if (route.run) return route.run(ctx, input);
+  return route.respond!(ctx, input).then((text) => JSON.parse(text) as unknown);
 }
 
 function describedProcedure<I extends z.ZodType, O extends z.ZodType>(route: PlatformRoute<I, O>) {
@@ -81,12 +92,12 @@ function describedProcedure<I extends z.ZodType, O extends z.ZodType>(route: Pla
 // generic resolver's return value cannot be resolved here, hence the `never` casts.
 export function platformQuery<I extends z.ZodType, O extends z.ZodType>(route: PlatformRoute<I, O>) {
   return describedProcedure(route).query(
-    ({ ctx, input }) => route.run(ctx, input as z.output<I>) as Promise<never>,
+    ({ ctx, input }) => resolve(route, ctx, input as z.output<I>) as Promise<never>,
   );
 }
 
 export function platformMutation<I extends z.ZodType, O extends z.ZodType>(route: PlatformRoute<I, O>) {
   return describedProcedure(route).mutation(
-    ({ ctx, input }) => route.run(ctx, input as z.output<I>) as Promise<never>,
+    ({ ctx, input }) => resolve(route, ctx, input as z.output<I>) as Promise<never>,
   );
 }

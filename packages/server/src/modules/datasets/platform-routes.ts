@@ -31,10 +31,6 @@ export const LIST_ITEM_FIELDS = [
   'created_at',
 ] as const satisfies readonly DatasetViewField[];
 
-function pick<V extends object, K extends keyof V>(view: V, fields: readonly K[]): Pick<V, K> {
-  return Object.fromEntries(fields.map((f) => [f, view[f]])) as Pick<V, K>;
-}
-
 export const getDatasetRoute = platformRoute({
   scope: 'datasets:read',
   openapi: {
@@ -61,15 +57,6 @@ export const listDatasetsRoute = platformRoute({
   },
   input: listDatasetsInput,
   output: listDatasetsOutput,
-  run: async (ctx, input) => {
-    const page = await ctx.app.datasets.list(ctx.principal, input, ctx.charge);
-    return {
-      total: page.total,
-      page: page.page,
-      limit: page.limit,
-      datasets: page.datasets.map((d) => pick(toDatasetView(d), LIST_ITEM_FIELDS)),
-    };
-  },
   respond: async (ctx, input) => {
     const page = await ctx.app.datasets.listJson(ctx.principal, input, LIST_ITEM_FIELDS, ctx.charge);
     return `{"total":${page.total},"page":${page.page},"limit":${page.limit},"datasets":[${page.datasets.join(',')}]}`;
@@ -137,26 +124,10 @@ export const batchDatasetsRoute = platformRoute({
   },
   input: batchInput,
   output: batchOutput,
-  run: async (ctx, input) => {
-    const found = await ctx.app.datasets.batch(ctx.principal, input.dataset_ids, ctx.charge);
-    const fields = (input.fields ?? DATASET_FIELDS) as DatasetViewField[];
-    const datasets: Record<string, Record<string, unknown> | null> = {};
-    const errors: Record<string, string> = {};
-    for (const id of input.dataset_ids) {
-      const dataset = found.get(id);
-      if (dataset) {
-        datasets[id] = pick(toDatasetView(dataset), fields);
-      } else {
-        datasets[id] = null;
-        errors[id] = 'Dataset not found';
-      }
-    }
-    return { datasets, errors };
-  },
   respond: async (ctx, input) => {
     const fields = (input.fields ?? DATASET_FIELDS) as DatasetViewField[];
     const found = await ctx.app.datasets.batchJson(ctx.principal, input.dataset_ids, fields, ctx.charge);
-    // Written as the object `run` returns would be: each id once, where it first appears.
+    // Each id once, where it first appears; a missing id is null with an entry in errors.
     const seen = new Set<string>();
     const datasets: string[] = [];
     const errors: string[] = [];

@@ -91,7 +91,7 @@ function toRecord(row: DatasetRow): DatasetRecord {
   };
 }
 
-/** The visibility rule of DatasetService (see visibilityFilter) as SQL; appends its parameter. */
+/** The visibility rule (service.ts isVisibleTo) as SQL; appends its parameter. */
 function visibleSql(principal: Principal, params: unknown[]): string {
   if (!principal.organizationId) return `"dataset"."deleted_at" is null`;
   params.push(principal.organizationId);
@@ -117,24 +117,6 @@ export async function findVisibleDataset(
     params,
   );
   return rows[0] ? toRecord(rows[0]) : null;
-}
-
-export async function findVisibleDatasets(
-  sql: FastSql,
-  principal: Principal,
-  ids: string[],
-  charge?: FoldableWrite | null,
-): Promise<DatasetRecord[]> {
-  if (!ids.length) return [];
-  const params: unknown[] = [textArrayLiteral(ids)];
-  const visible = visibleSql(principal, params);
-  const rows = await readFolding<DatasetRow>(
-    sql,
-    charge,
-    `select ${COLUMNS} from "dataset" where "id" = any($1::text[]) and ${visible}`,
-    params,
-  );
-  return rows.map(toRecord);
 }
 
 /** A dataset's JSON with what decides who may see it, whoever asks (for DatasetViewCache). */

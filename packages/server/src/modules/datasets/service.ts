@@ -18,7 +18,6 @@ import {
   countVisibleDatasets,
   type DatasetRecord,
   findVisibleDataset,
-  findVisibleDatasets,
   findDatasetsJsonWithFacts,
   findVisibleDatasetWith,
   invalidateDatasetCounts,
@@ -129,16 +128,10 @@ export function datasetNotFound(id: string): LabelerError {
  * Which datasets a caller can see at all. Platform-wide principals (no organization) see every dataset;
  * an organization's principals see public datasets and their organization's. A dataset outside that
  * answers 404 DATASET_NOT_FOUND, never 403, so private datasets' existence does not leak.
- */
-export function visibilityFilter(principal: Principal): Record<string, unknown> {
-  if (!principal.organizationId) return { deletedAt: null };
-  return { deletedAt: null, $or: [{ visibility: 'public' }, { organizationId: principal.organizationId }] };
-}
-
-/**
- * The same rule over a dataset's access facts, for datasets read regardless of caller (the view cache).
- * The rule is written three times, for MikroORM (visibilityFilter), SQL (reads.ts visibleSql) and here;
- * the platform-lane parity tests and test/dataset-view-cache.test.ts hold them together.
+ *
+ * The rule is written twice: here, over a dataset's access facts (entities loaded for writes, the view
+ * cache), and as SQL for the reads that filter in the database (reads.ts visibleSql). The platform-lane
+ * parity tests and test/dataset-view-cache.test.ts hold the two together.
  */
 export function isVisibleTo(principal: Principal, facts: DatasetAccessFacts): boolean {
   if (facts.deleted) return false;
@@ -168,8 +161,13 @@ export class DatasetService {
   }
 
   async getVisible(principal: Principal, id: string, em: Em = this.orm.em.fork()): Promise<Dataset> {
-    const dataset = await em.findOne(Dataset, { id, ...visibilityFilter(principal) });
-    if (!dataset) throw datasetNotFound(id);
+    const dataset = await em.findOne(Dataset, { id, deletedAt: null });
+    const facts = dataset && {
+      organizationId: dataset.organizationId ?? null,
+      visibility: dataset.visibility,
+      deleted: false,
+    };
+    if (!dataset || !facts || !isVisibleTo(principal, facts)) throw datasetNotFound(id);
     return dataset;
   }
 
@@ -182,17 +180,8 @@ export class DatasetService {
     return { total, page: input.page, limit: input.limit, datasets };
   }
 
-  async batch(
-    principal: Principal,
-    ids: string[],
-    charge?: FoldableWrite | null,
-  ): Promise<Map<string, DatasetRecord>> {
-    const rows = await findVisibleDatasets(this.sql, principal, [...new Set(ids)], charge);
-    return new Map(rows.map((d) => [d.id, d]));
-  }
-
   /**
-   * batch, with each found dataset's `fields` written as JSON text: from the view cache where it holds
+   * The visible datasets among `ids`, each found one's `fields` written as JSON text: from the view cache where it holds
    * them, the rest in one read that also fills the cache.
    */
   async batchJson(
