@@ -10,6 +10,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -227,6 +228,51 @@ async function openLoad(
   return { times, statuses, rps: times.length / elapsed, errors };
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc; 0 once it is gone. */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return 0;
+  }
+}
+
+/** Every PostgreSQL process on the machine (backends, WAL writer, checkpointer…). */
+function postgresPids(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+      } catch {
+        return false;
+      }
+    });
+}
+
+/**
+ * The CPU a load costs per request, split between the server process and PostgreSQL: steadier across
+ * noisy hours than latency, since it counts work done rather than time waited.
+ */
+async function withCpuPerRequest<T extends { rps: number }>(
+  serverPid: number,
+  run: () => Promise<T>,
+): Promise<T & { serverCpuMs: number; postgresCpuMs: number }> {
+  const before = postgresPids().map((pid) => [pid, cpuMsOf(pid)] as const);
+  const serverBefore = cpuMsOf(serverPid);
+  const result = await run();
+  const serverMs = cpuMsOf(serverPid) - serverBefore;
+  // Backends that exited during the load are lost to the count; the pools keep theirs open.
+  const known = new Map(before);
+  let postgresMs = 0;
+  for (const pid of postgresPids()) postgresMs += cpuMsOf(pid) - (known.get(pid) ?? 0);
+  const requests = Math.max(1, result.rps * SECONDS);
+  return { ...result, serverCpuMs: serverMs / requests, postgresCpuMs: postgresMs / requests };
+}
+
 /** The server's view-cache lookups so far (all kinds), from its metrics endpoint. */
 async function viewCacheLookups(url: string): Promise<{ hit: number; miss: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -342,8 +388,12 @@ async function main() {
           await openLoad(bare.url, endpoint.method, endpoint.bare, {}, { connections: 50, rate: RATE }),
         );
       }
-      const maxL = await load(labeler.url, endpoint.method, endpoint.labeler, auth, { connections: 50 });
-      const maxB = await load(bare.url, endpoint.method, endpoint.bare, {}, { connections: 50 });
+      const maxL = await withCpuPerRequest(labeler.child.pid!, () =>
+        load(labeler.url, endpoint.method, endpoint.labeler, auth, { connections: 50 }),
+      );
+      const maxB = await withCpuPerRequest(bare.child.pid!, () =>
+        load(bare.url, endpoint.method, endpoint.bare, {}, { connections: 50 }),
+      );
       const bad = [...roundsL.flatMap((r) => [...r.statuses.entries()]), ...maxL.statuses.entries()].filter(
         ([s]) => s !== 200,
       );
@@ -395,6 +445,20 @@ async function main() {
           ratio: maxL.rps / maxB.rps,
           ...(endpoint.name === 'get' ? { target: '>= 0.6x bare', pass: maxL.rps / maxB.rps >= 0.6 } : {}),
         },
+        {
+          metric: `${endpoint.name} server CPU per request`,
+          value: maxL.serverCpuMs,
+          unit: 'ms',
+          baseline: maxB.serverCpuMs,
+          ratio: maxL.serverCpuMs / Math.max(maxB.serverCpuMs, 0.001),
+        },
+        {
+          metric: `${endpoint.name} PostgreSQL CPU per request`,
+          value: maxL.postgresCpuMs,
+          unit: 'ms',
+          baseline: maxB.postgresCpuMs,
+          ratio: maxL.postgresCpuMs / Math.max(maxB.postgresCpuMs, 0.001),
+        },
       );
       // How much of this endpoint the view cache answered (batch datasets and list pages; the bare handler
       // has none): the benchmark's access pattern decides it, so it is reported beside the latencies.
@@ -410,7 +474,7 @@ async function main() {
           ratio: null,
         });
       console.log(
-        `${endpoint.name}: p95 ${p95L.toFixed(2)} ms (bare ${p95B.toFixed(2)}), max ${maxL.rps.toFixed(0)} req/s (bare ${maxB.rps.toFixed(0)})${lookups ? `, view cache hits ${((100 * hits) / lookups).toFixed(1)}% of ${lookups} lookups` : ''}`,
+        `${endpoint.name}: p95 ${p95L.toFixed(2)} ms (bare ${p95B.toFixed(2)}), max ${maxL.rps.toFixed(0)} req/s (bare ${maxB.rps.toFixed(0)}), CPU/request server ${maxL.serverCpuMs.toFixed(3)} + pg ${maxL.postgresCpuMs.toFixed(3)} ms (bare ${maxB.serverCpuMs.toFixed(3)} + ${maxB.postgresCpuMs.toFixed(3)})${lookups ? `, view cache hits ${((100 * hits) / lookups).toFixed(1)}% of ${lookups} lookups` : ''}`,
       );
     }
     await client.end();
