@@ -11,7 +11,8 @@ let datasetId: string;
 
 beforeAll(async () => {
   s3 = await startS3TestServer();
-  server = await startTestServer();
+  // Every download-url checks storage here; archive-presence.test.ts covers remembered archives in an outage.
+  server = await startTestServer({ env: { LABELER_ARCHIVE_CHECK_SECONDS: '0' } });
   const r2 = await server.services.plugins.create({
     pluginId: 'r2',
     name: 'r2-test',

@@ -25,6 +25,7 @@ import { PluginInstanceRecord } from '../modules/plugin-instances/entities.js';
 import { RateLimitService } from '../modules/rate-limits/service.js';
 import { ServiceAccountService } from '../modules/service-accounts/service.js';
 import { storageFileJobs } from '../modules/storage-files/jobs.js';
+import { ArchivePresence } from '../modules/storage-files/archive-presence.js';
 import { StorageFilesService } from '../modules/storage-files/service.js';
 import { BUILTIN_PLUGINS } from '../plugins/catalog.js';
 import { PluginHost } from '../plugins/host.js';
@@ -143,7 +144,10 @@ export async function createServices(
     adminUsers,
     organizations: new OrganizationService(orm, audit),
     datasets: new DatasetService(orm, audit, sql, datasetViews),
-    storageFiles: new StorageFilesService(app),
+    storageFiles: new StorageFilesService(
+      app,
+      new ArchivePresence(config.LABELER_ARCHIVE_CHECK_SECONDS * 1000),
+    ),
     jobs,
     ...moduleServices(app),
   };

@@ -35,6 +35,8 @@ export const envSchema = z.object({
   LABELER_RATE_LIMIT_WINDOW_SECONDS: int(1, 3600).default(60),
   /** Memory for batch reads' cached dataset views, in MiB (PostgreSQL only; 0 turns the cache off). */
   LABELER_DATASET_CACHE_MB: int(0, 65_536).default(128),
+  /** How long download-url trusts that a built archive is still in storage before asking it again (0: every request). */
+  LABELER_ARCHIVE_CHECK_SECONDS: int(0, 3600).default(30),
   /** Serve the built admin console from this directory (default: the admin package's dist). */
   LABELER_CONSOLE_DIR: z.string().optional(),
   /** Trust X-Forwarded-* from a reverse proxy. */

@@ -13,6 +13,7 @@ import { pgTextArray } from '../../lib/sql.js';
 import { Dataset, DatasetFile, DatasetVersion } from '../datasets/entities.js';
 import { datasetNotFound } from '../datasets/service.js';
 import { PluginInstanceRecord } from '../plugin-instances/entities.js';
+import type { ArchivePresence } from './archive-presence.js';
 import { planArchive, streamArchive, type ArchiveEntry } from './archive.js';
 import type { DownloadUrlInput, DownloadUrlOutput } from './schemas.js';
 import type { FoldableWrite } from '../../db/fast-sql.js';
@@ -158,7 +159,11 @@ function asStorageUnavailable(error: unknown): never {
 }
 
 export class StorageFilesService {
-  constructor(private readonly app: () => AppServices) {}
+  constructor(
+    private readonly app: () => AppServices,
+    /** Archives recently seen in storage (download-url's existence check). */
+    private readonly archives: ArchivePresence,
+  ) {}
 
   /** The storage a new dataset uses: an explicit instance, or the default one. */
   async resolveStorageFor(
@@ -500,6 +505,7 @@ export class StorageFilesService {
       once: true,
     });
     const info = await storage.put(key, stream, { contentType: 'application/zip' });
+    this.archives.forget(storage, key);
     version.archiveStatus = 'ready';
     version.archiveKey = key;
     version.archiveSizeBytes = info.size || bytes();
@@ -566,7 +572,7 @@ export class StorageFilesService {
     const version = found;
     const storage = await this.storageOf(dataset).catch(asStorageUnavailable);
     if (version.archiveStatus === 'ready' && version.archiveKey) {
-      const head = await storage.head(version.archiveKey).catch(asStorageUnavailable);
+      const head = await this.archives.head(storage, version.archiveKey).catch(asStorageUnavailable);
       if (head) {
         if (!storage.presignGet)
           throw new LabelerError(
