@@ -13,6 +13,9 @@ export interface FastSql {
   close(): Promise<void>;
 }
 
+/** How long an idle pooled connection is kept. */
+const IDLE_CONNECTION_MS = 5 * 60_000;
+
 /** Named statements are per connection; beyond this many distinct texts, run them unnamed. */
 const MAX_NAMED_STATEMENTS = 200;
 
@@ -21,7 +24,10 @@ class PostgresFastSql implements FastSql {
   readonly #names = new Map<string, string>();
 
   constructor(connectionString: string, max: number) {
-    this.#pool = new pg.Pool({ connectionString, max });
+    // Connections are kept while idle for minutes, not pg's 10 s: a new backend must be forked and
+    // authenticated and every statement prepared on it again, which showed up as a burst of slow
+    // requests whenever traffic resumed after a lull.
+    this.#pool = new pg.Pool({ connectionString, max, idleTimeoutMillis: IDLE_CONNECTION_MS });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.#pool.on('error', () => undefined);
   }
