@@ -18,7 +18,11 @@ let key: string;
 const TTL_SECONDS = 2;
 
 async function downloadUrl(datasetId: string) {
-  return server.request(`/api/v1/datasets/${datasetId}/download-url`, { method: 'POST', body: {}, token: key });
+  return server.request(`/api/v1/datasets/${datasetId}/download-url`, {
+    method: 'POST',
+    body: {},
+    token: key,
+  });
 }
 
 /** A dataset on r2 with its archive built; returns its id and the archive's key. */
