@@ -18,54 +18,55 @@ const MAX_ARCHIVES_PER_STORAGE = 10_000;
  *
  * Keyed by the running instance object: a reconfigured storage is a new instance and starts empty.
  */
+/** What is known of one storage: archives seen present, and checks under way. */
+interface StorageState {
+  seen: LRUCache<string, ObjectInfo>;
+  checking: Map<string, Promise<ObjectInfo | null>>;
+}
+
 export class ArchivePresence {
-  readonly #seen = new WeakMap<StorageInstance, LRUCache<string, ObjectInfo>>();
-  readonly #checking = new WeakMap<StorageInstance, Map<string, Promise<ObjectInfo | null>>>();
+  readonly #states = new WeakMap<StorageInstance, StorageState>();
 
   constructor(private readonly ttlMs: number) {}
 
   /** The archive's metadata, or null when storage does not hold it. Storage errors propagate. */
   head(storage: StorageInstance, key: string): Promise<ObjectInfo | null> {
     if (this.ttlMs <= 0) return storage.head(key);
-    const seen = this.#seenOn(storage).get(key);
+    const state = this.#stateOf(storage);
+    const seen = state.seen.get(key);
     if (seen) return Promise.resolve(seen);
-    let checking = this.#checking.get(storage);
-    if (!checking) {
-      checking = new Map();
-      this.#checking.set(storage, checking);
+    let check = state.checking.get(key);
+    if (!check) {
+      check = this.#check(storage, state, key).finally(() => state.checking.delete(key));
+      state.checking.set(key, check);
     }
-    const pending = checking.get(key);
-    if (pending) return pending;
-    const inFlight = checking;
-    const check = this.#check(storage, key).finally(() => inFlight.delete(key));
-    checking.set(key, check);
     return check;
   }
 
   /** Drops what is remembered of one archive (after this process rebuilt it). */
   forget(storage: StorageInstance, key: string): void {
-    this.#seen.get(storage)?.delete(key);
+    this.#states.get(storage)?.seen.delete(key);
   }
 
-  async #check(storage: StorageInstance, key: string): Promise<ObjectInfo | null> {
+  async #check(storage: StorageInstance, state: StorageState, key: string): Promise<ObjectInfo | null> {
     let info: ObjectInfo | null;
     try {
       info = await storage.head(key);
     } catch (error) {
-      this.#seen.delete(storage);
+      state.seen.clear();
       throw error;
     }
     // Absence is not remembered: the route starts a rebuild, and the next request must see its result.
-    if (info) this.#seenOn(storage).set(key, info);
+    if (info) state.seen.set(key, info);
     return info;
   }
 
-  #seenOn(storage: StorageInstance): LRUCache<string, ObjectInfo> {
-    let seen = this.#seen.get(storage);
-    if (!seen) {
-      seen = new LRUCache({ max: MAX_ARCHIVES_PER_STORAGE, ttl: this.ttlMs });
-      this.#seen.set(storage, seen);
+  #stateOf(storage: StorageInstance): StorageState {
+    let state = this.#states.get(storage);
+    if (!state) {
+      state = { seen: new LRUCache({ max: MAX_ARCHIVES_PER_STORAGE, ttl: this.ttlMs }), checking: new Map() };
+      this.#states.set(storage, state);
     }
-    return seen;
+    return state;
   }
 }
