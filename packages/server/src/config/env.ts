@@ -33,7 +33,7 @@ export const envSchema = z.object({
   LABELER_RATE_LIMIT_PER_ACCOUNT: int(1, 1_000_000).default(1000),
   LABELER_RATE_LIMIT_PER_DATASET: int(1, 1_000_000).default(100),
   LABELER_RATE_LIMIT_WINDOW_SECONDS: int(1, 3600).default(60),
-  /** Memory for batch reads' cached dataset views, in MiB (PostgreSQL only; 0 turns the cache off). */
+  /** Memory for cached dataset views and list pages (batch and list reads), in MiB (PostgreSQL only; 0: off). */
   LABELER_DATASET_CACHE_MB: int(0, 65_536).default(128),
   /** How long download-url trusts that a built archive is still in storage before asking it again (0: every request). */
   LABELER_ARCHIVE_CHECK_SECONDS: int(0, 3600).default(30),

@@ -145,7 +145,7 @@ export class DatasetService {
     private readonly audit: AuditService,
     /** Prepared statements for the Platform's read paths. */
     private readonly sql: FastSql,
-    /** Batch reads' views (see view-cache.ts). */
+    /** Batch and list reads' cached views (see view-cache.ts). */
     private readonly views: DatasetViewCache,
   ) {}
 
@@ -162,12 +162,14 @@ export class DatasetService {
 
   async getVisible(principal: Principal, id: string, em: Em = this.orm.em.fork()): Promise<Dataset> {
     const dataset = await em.findOne(Dataset, { id, deletedAt: null });
-    const facts = dataset && {
-      organizationId: dataset.organizationId ?? null,
-      visibility: dataset.visibility,
-      deleted: false,
-    };
-    if (!dataset || !facts || !isVisibleTo(principal, facts)) throw datasetNotFound(id);
+    const visible =
+      dataset !== null &&
+      isVisibleTo(principal, {
+        organizationId: dataset.organizationId ?? null,
+        visibility: dataset.visibility,
+        deleted: false,
+      });
+    if (!visible) throw datasetNotFound(id);
     return dataset;
   }
 
