@@ -182,6 +182,22 @@ async function openLoad(
   const total = Math.round(options.rate * SECONDS);
   const interval = 1000 / options.rate;
   const requestHeaders = { ...headers, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) };
+  // Open every connection before the clock starts, as a long-lived client would hold them: otherwise the
+  // first second of each round measures TCP connects and the server's per-socket setup, not requests.
+  await Promise.all(
+    Array.from({ length: options.connections }, async (_, i) => {
+      const r = make(i);
+      const res = await pool.request({
+        origin: url,
+        path: r.path,
+        method,
+        headers: requestHeaders,
+        ...(r.body ? { body: r.body } : {}),
+      });
+      await res.body.dump();
+    }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const inFlight = new Set<Promise<void>>();
   const timeline: Array<[number, number]> = [];
   const start = performance.now();
