@@ -182,21 +182,19 @@ async function openLoad(
   const total = Math.round(options.rate * SECONDS);
   const interval = 1000 / options.rate;
   const requestHeaders = { ...headers, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) };
+  const send = (i: number) => {
+    const r = make(i);
+    return pool.request({
+      origin: url,
+      path: r.path,
+      method,
+      headers: requestHeaders,
+      ...(r.body ? { body: r.body } : {}),
+    });
+  };
   // Open every connection before the clock starts, as a long-lived client would hold them: otherwise the
   // first second of each round measures TCP connects and the server's per-socket setup, not requests.
-  await Promise.all(
-    Array.from({ length: options.connections }, async (_, i) => {
-      const r = make(i);
-      const res = await pool.request({
-        origin: url,
-        path: r.path,
-        method,
-        headers: requestHeaders,
-        ...(r.body ? { body: r.body } : {}),
-      });
-      await res.body.dump();
-    }),
-  );
+  await Promise.all(Array.from({ length: options.connections }, async (_, i) => (await send(i)).body.dump()));
   await new Promise((resolve) => setTimeout(resolve, 200));
   const inFlight = new Set<Promise<void>>();
   const timeline: Array<[number, number]> = [];
@@ -206,15 +204,7 @@ async function openLoad(
     const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1);
     for (; sent < due; sent++) {
       const scheduled = start + sent * interval;
-      const r = make(sent);
-      const p = pool
-        .request({
-          origin: url,
-          path: r.path,
-          method,
-          headers: requestHeaders,
-          ...(r.body ? { body: r.body } : {}),
-        })
+      const p = send(sent)
         .then(async (res) => {
           await res.body.dump();
           times.push(performance.now() - scheduled);

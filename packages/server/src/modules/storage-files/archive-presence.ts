@@ -4,6 +4,12 @@ import { LRUCache } from 'lru-cache';
 /** Archives remembered per storage; beyond this, the least recently used are checked again. */
 const MAX_ARCHIVES_PER_STORAGE = 10_000;
 
+/** What is known of one storage: archives seen present, and checks under way. */
+interface StorageState {
+  seen: LRUCache<string, ObjectInfo>;
+  checking: Map<string, Promise<ObjectInfo | null>>;
+}
+
 /**
  * Which built archives a storage was recently seen to hold, so download-url need not ask storage on every
  * request: signing a URL is local, but on R2 the HEAD before it is a network round trip (tens of
@@ -18,12 +24,6 @@ const MAX_ARCHIVES_PER_STORAGE = 10_000;
  *
  * Keyed by the running instance object: a reconfigured storage is a new instance and starts empty.
  */
-/** What is known of one storage: archives seen present, and checks under way. */
-interface StorageState {
-  seen: LRUCache<string, ObjectInfo>;
-  checking: Map<string, Promise<ObjectInfo | null>>;
-}
-
 export class ArchivePresence {
   readonly #states = new WeakMap<StorageInstance, StorageState>();
 
