@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, retryable: false },
   IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false },
   IDEMPOTENCY_REQUEST_IN_PROGRESS: { status: 409, retryable: true },
+  IDEMPOTENCY_RESPONSE_CONSUMED: { status: 409, retryable: false },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false },
   PRECONDITION_FAILED: { status: 412, retryable: false },

@@ -8,7 +8,6 @@ import express, { type Express, type NextFunction, type Request, type Response, 
 import { pinoHttp } from 'pino-http';
 import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
 import type { AppServices } from '../app/services.js';
-import { idempotencyMiddleware } from '../modules/idempotency/middleware.js';
 import { appRouter } from '../trpc/app-router.js';
 import { createRequestContext, type RequestContext } from '../trpc/context.js';
 import { labelerErrorOf } from '../trpc/errors.js';
@@ -151,7 +150,6 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
       }
       next();
     },
-    idempotencyMiddleware(app.orm),
     createOpenApiExpressMiddleware({
       router: appRouter,
       createContext,

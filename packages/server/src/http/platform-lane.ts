@@ -27,7 +27,7 @@ import {
  * headers, request log line and metrics as every other route.
  *
  * Anything unusual falls through to the generic path, which stays authoritative: other methods,
- * Idempotency-Key (stored replays), and unknown paths.
+ * Idempotency-Key (decided by a tRPC middleware after the charge: modules/idempotency), and unknown paths.
  */
 
 const API_PREFIX = '/api/v1';

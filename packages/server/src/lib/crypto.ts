@@ -18,6 +18,8 @@ export interface ServerKeys {
   encryption: Buffer;
   signing: string;
   session: Buffer;
+  /** Encrypts the answers stored for Idempotency-Key replays (modules/idempotency). */
+  idempotency: Buffer;
 }
 
 export function deriveKeys(secret: string): ServerKeys {
@@ -26,6 +28,7 @@ export function deriveKeys(secret: string): ServerKeys {
     encryption: derive('plugin-secrets-v1'),
     signing: derive('link-signing-v1').toString('hex'),
     session: derive('sessions-v1'),
+    idempotency: derive('idempotency-responses-v1'),
   };
 }
 

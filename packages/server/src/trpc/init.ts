@@ -1,7 +1,11 @@
 import { isLabelerError, LabelerError, type Principal, type Scope } from '@labeler/core';
 import { initTRPC } from '@trpc/server';
+// tRPC has no public way for a middleware to answer without the resolver; this marker is what its own
+// middleware chain returns (a replayed Idempotency-Key answer needs it).
+import { middlewareMarker } from '@trpc/server/unstable-core-do-not-import';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
+import { runIdempotent } from '../modules/idempotency/procedure.js';
 import type { RequestContext } from './context.js';
 import { fromZodError, labelerErrorOf, toTRPCError } from './errors.js';
 
@@ -46,12 +50,28 @@ const errorBoundary = t.middleware(async ({ next }) => {
 
 export const publicProcedure = t.procedure.use(errorBoundary);
 
-/** Requires any authenticated principal. */
-export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+const authenticatedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const principal = await ctx.getPrincipal();
   if (!principal) throw authenticationRequired();
   return next({ ctx: { ...ctx, principal } });
 });
+
+/**
+ * Idempotency-Key on REST mutations (modules/idempotency): used after authentication, the scope check and
+ * (Platform routes) the rate-limit charge, so a replay is authorized and counted like a first request.
+ */
+export const idempotency = t.middleware(async ({ ctx, type, getRawInput, next }) => {
+  const principal = (ctx as RequestContext & { principal?: Principal }).principal;
+  if (type !== 'mutation' || !principal) return next();
+  return runIdempotent({ ...ctx, principal }, getRawInput, next, (data) => ({
+    ok: true as const,
+    data,
+    marker: middlewareMarker,
+  }));
+});
+
+/** Requires any authenticated principal. */
+export const authedProcedure = authenticatedProcedure.use(idempotency);
 
 export function authenticationRequired(): LabelerError {
   return new LabelerError(
@@ -76,12 +96,17 @@ export function requireScope(principal: Principal, scope: Scope): void {
   );
 }
 
-/** Requires a principal holding `scope`. */
-export function scopedProcedure(scope: Scope) {
-  return authedProcedure.use(async ({ ctx, next }) => {
+/** Requires a principal holding `scope`, without the Idempotency-Key step (platformProcedure adds it after the charge). */
+export function scopeCheckedProcedure(scope: Scope) {
+  return authenticatedProcedure.use(async ({ ctx, next }) => {
     requireScope(ctx.principal, scope);
     return next({ ctx });
   });
+}
+
+/** Requires a principal holding `scope`. */
+export function scopedProcedure(scope: Scope) {
+  return scopeCheckedProcedure(scope).use(idempotency);
 }
 
 /** Console admins (session) and service accounts with the admin scope. */

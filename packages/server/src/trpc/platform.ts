@@ -3,7 +3,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { z } from 'zod';
 import { chargePlatformRequest, type PlatformCharge } from '../modules/rate-limits/platform-charge.js';
 import type { RequestContext } from './context.js';
-import { scopedProcedure } from './init.js';
+import { idempotency, scopeCheckedProcedure } from './init.js';
 
 /** What a Platform route's resolver sees: an authenticated caller whose request is charged. */
 export type PlatformContext = RequestContext & {
@@ -15,13 +15,18 @@ export type PlatformContext = RequestContext & {
   charge: PlatformCharge | null;
 };
 
-/** Platform routes: scope check, then the rate-limit charge (see chargePlatformRequest). */
+/**
+ * Platform routes: scope check, then the rate-limit charge (see chargePlatformRequest), then the
+ * Idempotency-Key step, so a replay is charged like any request.
+ */
 export function platformProcedure(scope: Scope) {
-  return scopedProcedure(scope).use(async ({ ctx, next, getRawInput }) => {
-    const raw = await getRawInput().catch(() => null);
-    await chargePlatformRequest(ctx.app, ctx.principal, raw, ctx.response.headers);
-    return next({ ctx: { ...ctx, charge: null } });
-  });
+  return scopeCheckedProcedure(scope)
+    .use(async ({ ctx, next, getRawInput }) => {
+      const raw = await getRawInput().catch(() => null);
+      await chargePlatformRequest(ctx.app, ctx.principal, raw, ctx.response.headers);
+      return next({ ctx: { ...ctx, charge: null } });
+    })
+    .use(idempotency);
 }
 
 type OpenApiOperation = NonNullable<OpenApiMeta['openapi']> & { method: 'GET' | 'POST' };
