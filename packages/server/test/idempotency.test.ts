@@ -351,6 +351,41 @@ describe('Idempotency-Key after a crash', () => {
   });
 });
 
+describe('Idempotency-Key records', () => {
+  it('two concurrent requests with one key run the request once', async () => {
+    const send = () =>
+      server.request('/api/v1/datasets', {
+        method: 'POST',
+        body: { name: 'concurrent', format: 'coco', owner_id: 1 },
+        headers: { 'idempotency-key': 'concurrent-1' },
+      });
+    const answers = await Promise.all([send(), send()]);
+    for (const a of answers) expect([201, 409]).toContain(a.status);
+    expect(answers.filter((a) => a.status === 201).length).toBeGreaterThanOrEqual(1);
+    const list = (await server.request('/api/v1/datasets?limit=200')).body as {
+      datasets: Array<{ name: string }>;
+    };
+    expect(list.datasets.filter((d) => d.name === 'concurrent')).toHaveLength(1);
+  });
+
+  it('an answer that cannot be decrypted is not run again and is no 500', async () => {
+    const send = () =>
+      server.request('/api/v1/datasets', {
+        method: 'POST',
+        body: { name: 'sealed', format: 'coco', owner_id: 1 },
+        headers: { 'idempotency-key': 'sealed-1' },
+      });
+    expect((await send()).status).toBe(201);
+    await server.services.sql.query(
+      `update "idempotency_key" set "response_body" = 'v1.AAAA.BBBB.CCCC' where "key" = 'sealed-1'`,
+      [],
+    );
+    const replay = await send();
+    expect(replay.status).toBe(409);
+    expectEnvelope(replay.body, 'IDEMPOTENCY_RESPONSE_CONSUMED');
+  });
+});
+
 describe('Idempotency-Key scope of the header', () => {
   it('is honoured on REST only: tRPC mutations ignore it', async () => {
     const call = () =>

@@ -115,7 +115,8 @@ export class IdempotencyStore {
         if (!taken.length) throw consumed(record.key);
         sealed = taken[0]!.response_body;
       }
-      const opened = sealedSchema.parse(decryptJson(this.encryptionKey, sealed ?? ''));
+      const opened = this.#open(sealed);
+      if (!opened) throw consumed(record.key);
       return {
         kind: 'replay',
         answer: { status: existing.response_status ?? 200, headers: opened.headers, body: opened.body },
@@ -143,6 +144,16 @@ export class IdempotencyStore {
       `delete from "idempotency_key" where "principal_id" = $1 and "key" = $2 and "lock_token" = $3`,
       [lease.record.principalId, lease.record.key, lease.token],
     );
+  }
+
+  /** The stored answer, or null when it cannot be read (sealed under another LABELER_SECRET_KEY). */
+  #open(sealed: string | null): z.infer<typeof sealedSchema> | null {
+    if (!sealed) return null;
+    try {
+      return sealedSchema.parse(decryptJson(this.encryptionKey, sealed));
+    } catch {
+      return null;
+    }
   }
 
   /** Expired records hold answers nobody may replay any more: delete them, at most once a minute. */
@@ -204,7 +215,7 @@ function inProgress(key: string, leaseSeconds: number | null): LabelerError {
 function consumed(key: string): LabelerError {
   return new LabelerError(
     'IDEMPOTENCY_RESPONSE_CONSUMED',
-    'The answer to this Idempotency-Key carried a secret (a new API key or a signed URL) and was already replayed once, so it is no longer stored. The request is not run again: look the result up (e.g. list service accounts, rotate the key) or send a new Idempotency-Key.',
+    'The answer to this Idempotency-Key is no longer stored: an answer that carries a secret (a new API key, a signed URL) is replayed once only. The request is not run again: look its result up (e.g. list service accounts and rotate the key) or send a new Idempotency-Key.',
     { details: { idempotency_key: key } },
   );
 }
