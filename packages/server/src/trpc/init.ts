@@ -5,7 +5,7 @@ import { initTRPC } from '@trpc/server';
 import { middlewareMarker } from '@trpc/server/unstable-core-do-not-import';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
-import { runIdempotent } from '../modules/idempotency/procedure.js';
+import { type IdempotencyOptions, runIdempotent } from '../modules/idempotency/procedure.js';
 import type { RequestContext } from './context.js';
 import { fromZodError, labelerErrorOf, toTRPCError } from './errors.js';
 
@@ -60,15 +60,16 @@ const authenticatedProcedure = publicProcedure.use(async ({ ctx, next }) => {
  * Idempotency-Key on REST mutations (modules/idempotency): used after authentication, the scope check and
  * (Platform routes) the rate-limit charge, so a replay is authorized and counted like a first request.
  */
-export const idempotency = t.middleware(async ({ ctx, type, getRawInput, next }) => {
-  const principal = (ctx as RequestContext & { principal?: Principal }).principal;
-  if (type !== 'mutation' || !principal) return next();
-  return runIdempotent({ ...ctx, principal }, getRawInput, next, (data) => ({
-    ok: true as const,
-    data,
-    marker: middlewareMarker,
-  }));
-});
+export function idempotencyMiddleware(options: IdempotencyOptions) {
+  return t.middleware(async ({ ctx, type, getRawInput, next }) => {
+    const principal = (ctx as RequestContext & { principal?: Principal }).principal;
+    if (type !== 'mutation' || !principal) return next();
+    const replayed = (data: unknown) => ({ ok: true as const, data, marker: middlewareMarker });
+    return runIdempotent({ ...ctx, principal }, getRawInput, next, replayed, options);
+  });
+}
+
+const idempotency = idempotencyMiddleware({ rerun: false });
 
 /** Requires any authenticated principal. */
 export const authedProcedure = authenticatedProcedure.use(idempotency);

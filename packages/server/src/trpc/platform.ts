@@ -3,7 +3,7 @@ import type { OpenApiMeta } from 'trpc-to-openapi';
 import type { z } from 'zod';
 import { chargePlatformRequest, type PlatformCharge } from '../modules/rate-limits/platform-charge.js';
 import type { RequestContext } from './context.js';
-import { idempotency, scopeCheckedProcedure } from './init.js';
+import { idempotencyMiddleware, scopeCheckedProcedure } from './init.js';
 
 /** What a Platform route's resolver sees: an authenticated caller whose request is charged. */
 export type PlatformContext = RequestContext & {
@@ -15,9 +15,12 @@ export type PlatformContext = RequestContext & {
   charge: PlatformCharge | null;
 };
 
+const platformIdempotency = idempotencyMiddleware({ rerun: true });
+
 /**
  * Platform routes: scope check, then the rate-limit charge (see chargePlatformRequest), then the
- * Idempotency-Key step, so a replay is charged like any request.
+ * Idempotency-Key step, so a replay is charged like any request. These routes only read (download-url
+ * issues a URL), so a retry runs them again rather than replaying a stored answer (no URL is stored).
  */
 export function platformProcedure(scope: Scope) {
   return scopeCheckedProcedure(scope)
@@ -26,7 +29,7 @@ export function platformProcedure(scope: Scope) {
       await chargePlatformRequest(ctx.app, ctx.principal, raw, ctx.response.headers);
       return next({ ctx: { ...ctx, charge: null } });
     })
-    .use(idempotency);
+    .use(platformIdempotency);
 }
 
 type OpenApiOperation = NonNullable<OpenApiMeta['openapi']> & { method: 'GET' | 'POST' };

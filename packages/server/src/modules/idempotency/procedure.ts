@@ -65,6 +65,14 @@ function storeOf(app: AppServices): IdempotencyStore {
   return store;
 }
 
+export interface IdempotencyOptions {
+  /**
+   * The route only reads and issues (the Platform's download-url and batch): a retry runs it again, so it
+   * re-checks everything (the named user's access too) and hands out a fresh answer; nothing is stored.
+   */
+  rerun: boolean;
+}
+
 type Outcome = { ok: true; data: unknown } | { ok: false; error: TRPCError };
 
 /**
@@ -78,6 +86,7 @@ export async function runIdempotent<R extends Outcome>(
   getRawInput: () => Promise<unknown>,
   next: () => Promise<R>,
   replayed: (data: unknown) => R,
+  options: IdempotencyOptions = { rerun: false },
 ): Promise<R> {
   const request = keyOf(ctx);
   if (!request) return next();
@@ -89,6 +98,10 @@ export async function runIdempotent<R extends Outcome>(
     path: request.path.slice(0, 2000),
     requestHash: requestHash(request.method, request.path, await getRawInput()),
   });
+  if (claim.kind === 'rerun') {
+    ctx.response.headers['Idempotent-Replayed'] = 'true';
+    return next();
+  }
   if (claim.kind === 'replay') {
     const { status, headers, body } = claim.answer;
     if (status !== 200) ctx.response.status = status;
@@ -102,9 +115,11 @@ export async function runIdempotent<R extends Outcome>(
     // Only successes are final answers: an error changed nothing (one transaction), so a retry runs again
     // and sees the state of then (a permission granted since, a new rate-limit window, a service back up).
     const stored = result?.ok ? answerOf(ctx, result.data) : null;
-    await (stored
-      ? store.complete(claim.lease, stored, carriesSecret(stored.body))
-      : store.release(claim.lease)
+    await (!stored
+      ? store.release(claim.lease)
+      : options.rerun
+        ? store.completeRerunnable(claim.lease, stored.status)
+        : store.complete(claim.lease, stored, carriesSecret(stored.body))
     ).catch((error: unknown) =>
       // The caller still gets its answer; the record stays in progress until its lease ends.
       ctx.logger.warn({ err: error, key: request.key }, 'idempotency record not saved'),

@@ -40,8 +40,14 @@ export interface NewRecord extends RecordId {
   requestHash: string;
 }
 
-/** The outcome of claiming a key: run the request as its owner, or replay the stored answer. */
-export type Claim = { kind: 'owner'; lease: Lease } | { kind: 'replay'; answer: StoredAnswer };
+/**
+ * The outcome of claiming a key: run the request as its owner, replay the stored answer, or run the
+ * request again (`rerun`: its first answer was re-derivable, so none was stored).
+ */
+export type Claim =
+  | { kind: 'owner'; lease: Lease }
+  | { kind: 'replay'; answer: StoredAnswer }
+  | { kind: 'rerun' };
 
 const CLAIM = `insert into "idempotency_key" ("principal_id", "key", "method", "path", "request_hash", "state", "secret", "created_at", "expires_at", "locked_until", "lock_token")
   values ($1, $2, $3, $4, $5, 'in_progress', false, now(), now() + make_interval(hours => $6), now() + make_interval(secs => $7), $8)
@@ -106,6 +112,7 @@ export class IdempotencyStore {
       if (existing.request_hash !== record.requestHash) throw reused(record.key);
       if (existing.state === 'in_progress') throw inProgress(record.key, existing.lease_seconds);
       if (existing.state === 'consumed') throw consumed(record.key);
+      if (existing.response_body === null && !existing.secret) return { kind: 'rerun' };
       let sealed = existing.response_body;
       if (existing.secret) {
         const taken = await this.sql.query<{ response_body: string | null }>(CONSUME, [
@@ -134,6 +141,17 @@ export class IdempotencyStore {
          "secret" = $6, "locked_until" = null, "lock_token" = null
        where "principal_id" = $1 and "key" = $2 and "lock_token" = $3`,
       [lease.record.principalId, lease.record.key, lease.token, answer.status, sealed, secret],
+    );
+  }
+
+  /** Marks the owner's request done without storing its answer: a retry runs the request again. */
+  async completeRerunnable(lease: Lease, status: number): Promise<void> {
+    lease.stop();
+    await this.sql.query(
+      `update "idempotency_key" set "state" = 'completed', "response_status" = $4, "response_body" = null,
+         "secret" = false, "locked_until" = null, "lock_token" = null
+       where "principal_id" = $1 and "key" = $2 and "lock_token" = $3`,
+      [lease.record.principalId, lease.record.key, lease.token, status],
     );
   }
 
