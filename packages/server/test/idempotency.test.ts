@@ -437,3 +437,33 @@ describe('Idempotency-Key scope of the header', () => {
     expectEnvelope(res.body, 'VALIDATION_ERROR');
   });
 });
+
+describe('Idempotency-Key on embedded PGlite', () => {
+  it('claims, replays, consumes a secret and takes over a lapsed lease with the same statements', async () => {
+    const embedded = await startTestServer({ pglite: true, workers: false });
+    try {
+      const send = (key: string) =>
+        embedded.request('/api/v1/auth/service-accounts', {
+          method: 'POST',
+          body: { service_name: `lite-${key}`, scopes: ['datasets:read'] },
+          headers: { 'idempotency-key': key },
+        });
+      const first = await send('lite-1');
+      expect(first.status, first.text).toBe(201);
+      const replay = await send('lite-1');
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect((replay.body as { api_key: string }).api_key).toBe((first.body as { api_key: string }).api_key);
+      expectEnvelope((await send('lite-1')).body, 'IDEMPOTENCY_RESPONSE_CONSUMED');
+
+      await embedded.services.sql.query(
+        `update "idempotency_key" set "state" = 'in_progress', "response_body" = null, "locked_until" = now() - interval '1 second' where "key" = 'lite-1'`,
+        [],
+      );
+      const takenOver = await send('lite-1');
+      expect(takenOver.status, takenOver.text).toBe(201);
+      expect(takenOver.headers.get('idempotent-replayed')).toBeNull();
+    } finally {
+      await embedded.stop();
+    }
+  });
+});
