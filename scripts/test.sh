@@ -12,23 +12,25 @@ ensure_postgres
 ensure_chromium
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
-pnpm exec biome check .
-pnpm exec turbo run build typecheck --output-logs=errors-only
+# A lint or typecheck failure does not skip the tests: each step's status is kept and reported at the end.
+failed_steps=()
+pnpm exec biome check . || failed_steps+=(lint)
+pnpm exec turbo run build typecheck --continue --output-logs=errors-only || failed_steps+=(build/typecheck)
 log="$(mktemp)"
 set +e
-pnpm exec turbo run test --concurrency=1 --output-logs=full 2>&1 | tee "$log"
+# --continue: a failing package does not skip the other packages' tests. Arguments go to turbo
+# (e.g. `npm test -- --filter=@labeler/core`).
+pnpm exec turbo run test --continue --concurrency=1 --output-logs=full --summarize "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-# One closing line for the whole run: vitest's per-package summaries, added up.
-read -r passed failed < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
-  /:test: +Tests / {
-    for (i = 1; i < NF; i++) {
-      if ($(i + 1) ~ /^passed/) p += $i
-      if ($(i + 1) ~ /^failed/) f += $i
-    }
-  }
-  END { print p + 0, f + 0 }')
+# One line per package from its vitest summaries and its task's exit code (from this run's summary file),
+# then the total line CI reads: "tests: N passed, N failed".
+summary="$(sed 's/\x1b\[[0-9;]*m//g' "$log" | sed -n 's/^ *Summary: *//p' | tail -n1)"
+node scripts/test-summary.mjs "$log" "${summary:-no-turbo-summary}" || status=1
 rm -f "$log"
-if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
-echo "tests: ${passed} passed, ${failed} failed"
-exit "$status"
+[ "$status" -eq 0 ] || failed_steps+=(tests)
+if [ "${#failed_steps[@]}" -gt 0 ]; then
+  printf -v steps '%s, ' "${failed_steps[@]}"
+  echo "[test] failed: ${steps%, }"
+  exit 1
+fi

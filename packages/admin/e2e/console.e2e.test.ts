@@ -34,7 +34,28 @@ describe('admin console (browser)', () => {
   let page: Page;
   let apiKey = '';
   let datasetId = '';
-  const consoleErrors: string[] = [];
+  /**
+   * Every answer ≥ 400 the console's page receives and every error on its browser console. A step that
+   * makes a call fail on purpose claims exactly those calls (expectFailedCalls); anything left over at the
+   * end is a real failure.
+   */
+  const failedCalls: string[] = [];
+  const consoleErrors: Array<{ text: string; url: string }> = [];
+  const pathOf = (url: string) => new URL(url).pathname;
+  /** Waits for exactly `expected` failed calls (`METHOD /path status`) and takes them and their console lines. */
+  const expectFailedCalls = async (expected: string[]) => {
+    await expect.poll(() => failedCalls.slice()).toEqual(expected);
+    failedCalls.length = 0;
+    // Chromium logs "Failed to load resource: … status of N" for each, located at the call's URL.
+    for (const call of expected) {
+      const line = () =>
+        consoleErrors.findIndex(
+          (e) => e.text.startsWith('Failed to load resource') && pathOf(e.url) === call.split(' ')[1],
+        );
+      await expect.poll(line, { message: `console line of ${call}` }).toBeGreaterThanOrEqual(0);
+      consoleErrors.splice(line(), 1);
+    }
+  };
 
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const nav = (name: string) =>
@@ -51,8 +72,13 @@ describe('admin console (browser)', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'en-US' });
     page = await context.newPage();
+    page.on('response', (response) => {
+      if (response.status() >= 400)
+        failedCalls.push(`${response.request().method()} ${pathOf(response.url())} ${response.status()}`);
+    });
     page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
+      if (message.type() === 'error')
+        consoleErrors.push({ text: message.text(), url: message.location().url });
     });
     page.setDefaultTimeout(15_000);
   });
@@ -71,6 +97,7 @@ describe('admin console (browser)', () => {
     await page.getByLabel('Password').fill('wrong password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').first().waitFor();
+    await expectFailedCalls(['POST /trpc/auth.signIn 401']);
     await page.getByLabel('Password').fill(server.adminPassword);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Service accounts', level: 1 }).waitFor();
@@ -322,6 +349,7 @@ describe('admin console (browser)', () => {
       .poll(async () => (await alert.textContent()) ?? '', { timeout: 20_000 })
       .toContain('BACKEND_AUTH_FAILED');
     expect(await alert.textContent()).toContain('Access Token');
+    await expectFailedCalls(['POST /trpc/annotation.ensure 502']);
     await shot('10-token-rejected');
 
     // Put the right token back (blank secret = keep; here we replace it).
@@ -391,7 +419,7 @@ describe('admin console (browser)', () => {
   it('signs out', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Labeler' }).waitFor();
-    // Only the favicon-style noise is tolerated; a failed API call would show up here.
-    expect(consoleErrors.filter((e) => !/favicon|401|Failed to load resource/.test(e))).toEqual([]);
+    // Calls that failed on purpose were claimed by their steps: any other failure or console error is a bug.
+    expect({ failedCalls, consoleErrors }).toEqual({ failedCalls: [], consoleErrors: [] });
   });
 });

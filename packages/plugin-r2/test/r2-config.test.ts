@@ -65,13 +65,18 @@ describe('r2 config validation names the field', () => {
   });
 
   it('never echoes the secret in validation errors', () => {
+    // Caught outside any assertion, so a config that wrongly parses fails here instead of being swallowed.
+    let error: unknown;
     try {
       parsePluginConfig(r2StoragePlugin, { ...base, bucket: 'x' });
-      expect.unreachable('bucket "x" is too short');
-    } catch (error) {
-      expect(JSON.stringify(error)).not.toContain(base.secretAccessKey);
-      expect(String(error)).not.toContain(base.secretAccessKey);
+    } catch (caught) {
+      error = caught;
     }
+    if (!isLabelerError(error)) return expect.unreachable(`bucket "x" is too short: ${String(error)}`);
+    expect(error.code).toBe('PLUGIN_CONFIG_INVALID');
+    expect((error.details.issues as { field: string }[]).map((issue) => issue.field)).toEqual(['bucket']);
+    expect(JSON.stringify({ ...error, message: error.message })).not.toContain(base.secretAccessKey);
+    expect(String(error)).not.toContain(base.secretAccessKey);
   });
 });
 

@@ -3,6 +3,7 @@
  * ensure → validate → import (job) → annotate in the simulator → pull → annotations on the right samples,
  * with the simulator listing tasks in a shuffled order.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Annotation, AnnotationTaskLink } from '../src/modules/annotation/entities.js';
 import { Dataset, DatasetSample } from '../src/modules/datasets/entities.js';
@@ -289,14 +290,34 @@ describe('annotation workflow', () => {
 
   it('the periodic reconcile queues one deduplicated pull per ready project', async () => {
     const annotation = env.server.services.annotation;
-    const queued = await annotation.reconcileOnce();
-    expect(queued).toBe(1);
-    const again = await annotation.startPull(projectId, { actor: null });
-    // Either still queued/running (deduplicated onto the reconcile's job) or already finished.
-    const jobs = await env.server.services.jobs.list({ kind: 'annotation.pull' });
-    expect(jobs.jobs.some((j) => j.id === again.job.id)).toBe(true);
-    const done = await env.server.services.jobs.waitFor(again.job.id, 30_000);
+    const jobs = env.server.services.jobs;
+    const active = async () =>
+      (await jobs.list({ kind: 'annotation.pull' })).jobs.filter(
+        (j) => j.state === 'queued' || j.state === 'in_progress',
+      );
+    // Hold the project's apply lock (pull.ts, applyTasks) so the reconcile's pull cannot finish before the
+    // second start: queued or running, it is still active and must absorb it.
+    const gate = new pg.Client({ connectionString: env.server.database!.url });
+    await gate.connect();
+    const lock = [`annotation.apply:${projectId}`];
+    await gate.query('select pg_advisory_lock(hashtext($1))', lock);
+    let reconciled: string;
+    try {
+      expect(await annotation.reconcileOnce()).toBe(1);
+      const queued = await active();
+      expect(queued).toHaveLength(1);
+      reconciled = queued[0]!.id;
+      const again = await annotation.startPull(projectId, { actor: null });
+      expect(again).toMatchObject({ deduplicated: true, job: { id: reconciled } });
+      expect(await annotation.reconcileOnce()).toBe(1);
+      expect((await active()).map((j) => j.id)).toEqual([reconciled]);
+    } finally {
+      await gate.query('select pg_advisory_unlock(hashtext($1))', lock);
+      await gate.end();
+    }
+    const done = await jobs.waitFor(reconciled, 30_000);
     expect(done.state).toBe('completed');
+    expect(await active()).toEqual([]);
   });
 
   it('lists projects with counters, and 404s unknown ones in the envelope', async () => {

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
@@ -170,17 +171,13 @@ describe('labeler push → annotate in Label Studio → pull → sync disk, in e
       const pulled = await pullCommand(config, dir, {}, out);
       expect(pulled.updated_samples).toBe(1);
 
+      // Every file's sha256 (a dry run must not rewrite a byte, even keeping the length), every folder by name.
+      const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
       const hashes = () =>
         readdirSync(dir, { recursive: true })
           .map(String)
           .sort()
-          .map((f) => {
-            try {
-              return `${f}:${readFileSync(join(dir, f)).toString('base64').length}`;
-            } catch {
-              return f;
-            }
-          });
+          .map((f) => (statSync(join(dir, f)).isDirectory() ? `${f}/` : `${f}:${sha256(join(dir, f))}`));
       const untouched = hashes();
       const dry = await syncDiskCommand(config, dir, { dryRun: true }, out);
       expect(dry.dryRun).toBe(true);

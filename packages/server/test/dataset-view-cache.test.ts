@@ -4,10 +4,12 @@
  * datasets every way a deployment can (this process's API, another server process, plain SQL) and
  * require the next batch reads to show the change; and they cut the LISTEN connection.
  */
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangeFeed } from '../src/db/change-feed.js';
 import { createLogger } from '../src/lib/logger.js';
+import { DATASET_CHANGES_CHANNEL } from '../src/modules/datasets/entities.js';
 import { DatasetViewCache } from '../src/modules/datasets/view-cache.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
 import { type ChildServer, startChildServer } from './child-server.js';
@@ -27,7 +29,28 @@ beforeAll(async () => {
   sql = new pg.Client({ connectionString: a.database!.url });
   await sql.connect();
   key = (await createServiceAccount(a, ['datasets:read'], 'view-cache')).api_key;
+  // Subscribed after the view cache, so a marker reaching this subscriber has reached the cache too.
+  a.services.changes.subscribe(DATASET_CHANGES_CHANNEL, {
+    changed: (payload) => drained.get(payload)?.(),
+    reset: () => undefined,
+  });
 });
+
+const drained = new Map<string, () => void>();
+
+/**
+ * Resolves once `a`'s change feed has handled every dataset change committed before the call: PostgreSQL
+ * delivers notifications in commit order, so a marker notified now arrives after all of them. Without
+ * it, the notice of a test's own insert can land after a read began and keep that read from being
+ * cached, or drop the page it cached.
+ */
+async function drainChanges(): Promise<void> {
+  const marker = `drain-${randomUUID()}`;
+  const seen = new Promise<void>((resolve) => drained.set(marker, resolve));
+  await sql.query('select pg_notify($1, $2)', [DATASET_CHANGES_CHANNEL, marker]);
+  await seen;
+  drained.delete(marker);
+}
 afterAll(async () => {
   await sql?.end();
   await b?.stop();
@@ -83,6 +106,7 @@ describe('dataset view cache', () => {
     const d2 = await createDataset(a, { name: 'cache-two', visibility: 'private' });
     const missing = 'ds_00000000000000ff';
     const ids = [d1.id, d2.id, missing];
+    await drainChanges();
     const first = await batch(a.url, ids);
     const before = await lookups(a.url);
     const second = await batch(a.url, ids);
@@ -218,6 +242,7 @@ describe('dataset view cache', () => {
       return (await res.json()) as { total: number; datasets: Array<{ id: string; name: string }> };
     };
     const d = await createDataset(a, { name: 'page-one', tags: [tag] });
+    await drainChanges();
     const first = await list(a.url);
     expect(first.datasets.map((x) => x.id)).toEqual([d.id]);
     const before = await lookups(a.url, 'list_page');
