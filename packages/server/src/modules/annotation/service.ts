@@ -17,6 +17,7 @@ import type { Em } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import { AdminUser } from '../auth/entities.js';
 import { Dataset } from '../datasets/entities.js';
+import { assertWritable } from '../datasets/service.js';
 import { backendFor, explainBackendError, withTransientRetry } from './backend.js';
 import { Annotation, AnnotationProject, AnnotationTaskLink } from './entities.js';
 import { IMPORT_JOB, PULL_JOB, SYNC_TASK_JOB } from './job-kinds.js';
@@ -124,6 +125,8 @@ export class AnnotationService {
           details: { dataset_id: input.dataset_id },
         });
       }
+      // A project writes the dataset's samples: the dataset write rule applies (datasets/service.ts).
+      if (actor) assertWritable(actor, dataset);
       const existing = await tem.findOne(AnnotationProject, {
         datasetId: input.dataset_id,
         backendInstanceId: input.backend_instance_id,
