@@ -1,7 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, JOB_STATES, jobIdSchema, jobSchema, LabelerError, type Principal } from '@labeler/core';
 import { z } from 'zod';
+import type { AppServices } from '../../app/services.js';
 import { adminProcedure, authedProcedure, hasScope, router } from '../../trpc/init.js';
+import { isVisibleTo } from '../datasets/service.js';
+import type { DatasetAccessFacts } from '../datasets/view-cache.js';
+import { JobRecord } from './entities.js';
 
 const TAG = 'Jobs';
 const byId = z.object({ job_id: jobIdSchema });
@@ -13,10 +17,32 @@ const FINAL: ReadonlySet<Job['state']> = new Set(['completed', 'failed', 'cancel
  */
 const DOWNLOAD_JOB_KINDS: ReadonlySet<string> = new Set(['dataset.archive']);
 
-function canSee(principal: Principal, job: Job): boolean {
-  if (hasScope(principal, 'admin')) return true;
+/**
+ * Who may read a job. Platform-wide: admins, the principal that started it, and `datasets:download` keys
+ * for archive builds. An organization's principal additionally needs the job's dataset (`facts`; undefined
+ * when the job concerns no dataset, null when that dataset is gone) to be visible to it, and an
+ * organization's admin reads only jobs of its own organization's datasets: another organization's jobs
+ * answer like missing ones.
+ */
+function canSee(principal: Principal, job: Job, facts: DatasetAccessFacts | null | undefined): boolean {
   if (job.created_by !== null && job.created_by === principal.id) return true;
-  return hasScope(principal, 'datasets:download') && DOWNLOAD_JOB_KINDS.has(job.kind);
+  const downloadable = hasScope(principal, 'datasets:download') && DOWNLOAD_JOB_KINDS.has(job.kind);
+  if (!principal.organizationId) return hasScope(principal, 'admin') || downloadable;
+  if (!facts || !isVisibleTo(principal, facts)) return false;
+  if (hasScope(principal, 'admin') && facts.organizationId === principal.organizationId) return true;
+  return downloadable;
+}
+
+/**
+ * The dataset a job works on: its payload's `dataset_id`, or its annotation project's dataset (null when
+ * that project is gone); undefined for jobs that concern no dataset.
+ */
+async function datasetOfJob(app: AppServices, jobId: string): Promise<string | null | undefined> {
+  const record = await app.orm.em.fork().findOne(JobRecord, { id: jobId }, { fields: ['payload'] });
+  const payload = (record?.payload ?? {}) as Record<string, unknown>;
+  if (typeof payload.dataset_id === 'string') return payload.dataset_id;
+  if (typeof payload.project_id !== 'string') return undefined;
+  return (await app.annotation.getRecord(payload.project_id).catch(() => null))?.datasetId ?? null;
 }
 
 export const listJobsInput = z.object({
@@ -52,7 +78,7 @@ export const jobsRouter = router({
         tags: [TAG],
         summary: 'Status and progress of a background job',
         description:
-          'Readable by admins, by the principal that started the job, and (for archive builds) by keys with datasets:download. Poll until state is completed, failed or cancelled.',
+          "Readable by admins, by the principal that started the job, and (for archive builds) by keys with datasets:download. An organization's key reads only jobs of datasets it can see, and an organization's admin only its organization's. Poll until state is completed, failed or cancelled.",
         errorResponses: [400, 401, 404],
       },
     })
@@ -60,8 +86,13 @@ export const jobsRouter = router({
     .output(jobSchema)
     .query(async ({ ctx, input }) => {
       const job = await ctx.app.jobs.get(input.job_id);
+      let facts: DatasetAccessFacts | null | undefined;
+      if (ctx.principal.organizationId) {
+        const datasetId = await datasetOfJob(ctx.app, job.id);
+        facts = typeof datasetId === 'string' ? await ctx.app.datasets.accessFacts(datasetId) : datasetId;
+      }
       // Hidden jobs answer like missing ones.
-      if (!canSee(ctx.principal, job))
+      if (!canSee(ctx.principal, job, facts))
         throw new LabelerError('JOB_NOT_FOUND', `Job ${input.job_id} does not exist.`, {
           details: { job_id: input.job_id },
         });

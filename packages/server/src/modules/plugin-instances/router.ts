@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { adminProcedure, router } from '../../trpc/init.js';
 
 const name = z.string().trim().min(1).max(100);
+/** An instance procedure's id must name a recorded instance: 404 PLUGIN_INSTANCE_NOT_FOUND otherwise. */
+const known = (app: { plugins: { view(id: string): Promise<unknown> } }, id: string) => app.plugins.view(id);
 const config = z.record(z.string(), z.unknown());
 
 export const pluginsRouter = router({
@@ -77,6 +79,7 @@ export const pluginsRouter = router({
       return ctx.app.plugins.view(input.id);
     }),
   remove: adminProcedure.input(z.object({ id: pluginInstanceIdSchema })).mutation(async ({ ctx, input }) => {
+    await known(ctx.app, input.id);
     await ctx.app.plugins.remove(input.id);
     await ctx.app.audit.record({
       actor: ctx.principal,
@@ -88,13 +91,17 @@ export const pluginsRouter = router({
   }),
   checkHealth: adminProcedure
     .input(z.object({ id: pluginInstanceIdSchema }))
-    .mutation(({ ctx, input }) => ctx.app.plugins.checkHealth(input.id)),
+    .mutation(async ({ ctx, input }) => {
+      await known(ctx.app, input.id);
+      return ctx.app.plugins.checkHealth(input.id);
+    }),
   /** "Test connection": a throwaway instance from the form's values (stored secrets reused when left blank). */
   test: adminProcedure
     .input(
       z.object({ plugin_id: z.string().max(64), config, instance_id: pluginInstanceIdSchema.optional() }),
     )
-    .mutation(({ ctx, input }) =>
-      ctx.app.plugins.testConfig(input.plugin_id, input.config, input.instance_id),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      if (input.instance_id) await known(ctx.app, input.instance_id);
+      return ctx.app.plugins.testConfig(input.plugin_id, input.config, input.instance_id);
+    }),
 });
