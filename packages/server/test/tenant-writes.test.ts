@@ -471,3 +471,89 @@ describe('item 13: organization-scoped service accounts through the API', () => 
     }
   });
 });
+
+describe("other organizations' resources an organization's admin must not change", () => {
+  it("annotation project writes on org A's project by org B's admin → refused, project untouched", async () => {
+    const ds = await seed('public');
+    const { project } = await server.services.annotation.create(
+      { dataset_id: ds.id, backend_instance_id: backendId, name: 'a-project', label_schema: LABEL_SCHEMA },
+      SYSTEM_ACTOR,
+    );
+    const before = await asOrgA(ds.id);
+    const c = caller(await principalOf('bAdmin'));
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['ensure', () => c.annotation.ensure({ project_id: project.id })],
+      ['importTasks', () => c.annotation.importTasks({ project_id: project.id })],
+      ['pull', () => c.annotation.pull({ project_id: project.id })],
+      ['delete', () => c.annotation.delete({ project_id: project.id, delete_in_backend: false })],
+    ];
+    for (const [name, call] of calls)
+      await expect(call(), name).rejects.toMatchObject({ cause: { code: 'ACCESS_DENIED', status: 403 } });
+    const em = server.services.orm.em.fork();
+    expect(await em.count(JobRecord, { payload: { project_id: project.id } })).toBe(0);
+    expect((await em.findOneOrFail(AnnotationProject, { id: project.id })).externalId).toBeNull();
+    expect(await asOrgA(ds.id)).toEqual(before);
+    // Org A's own admin may.
+    await expect(
+      caller(await principalOf('aAdmin')).annotation.importTasks({ project_id: project.id }),
+    ).resolves.toMatchObject({ project_id: project.id });
+  });
+
+  it("jobs: org B's admin cannot cancel, retry or list org A's jobs", async () => {
+    const ds = await seed('private');
+    const job = (await server.services.storageFiles.startArchiveBuild(ds.id, 1, 'sa_someone_else')).job;
+    const b = caller(await principalOf('bAdmin'));
+    await expect(b.jobs.cancel({ job_id: job.id })).rejects.toMatchObject({
+      cause: { code: 'JOB_NOT_FOUND' },
+    });
+    await expect(b.jobs.retry({ job_id: job.id })).rejects.toMatchObject({
+      cause: { code: 'JOB_NOT_FOUND' },
+    });
+    expect((await b.jobs.list({ limit: 200 })).jobs.map((j) => j.id)).not.toContain(job.id);
+    expect((await b.jobs.progress({ ids: [job.id] })).jobs).toEqual([]);
+    expect((await server.services.jobs.get(job.id)).state).toBe('queued');
+    const a = caller(await principalOf('aAdmin'));
+    expect((await a.jobs.list({ limit: 200 })).jobs.map((j) => j.id)).toContain(job.id);
+    await expect(a.jobs.cancel({ job_id: job.id })).resolves.toMatchObject({ state: 'cancelled' });
+  });
+
+  it("plugin instances are the platform's: an organization's admin cannot create or change them", async () => {
+    const b = caller(await principalOf('bAdmin'));
+    const before = await server.services.plugins.view(backendId);
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      [
+        'create',
+        () => b.plugins.create({ plugin_id: 'label-studio', name: 'mine', config: { url: sim.url } }),
+      ],
+      ['update', () => b.plugins.update({ id: backendId, name: 'renamed' })],
+      ['setDefault', () => b.plugins.setDefault({ id: backendId })],
+      ['remove', () => b.plugins.remove({ id: backendId })],
+    ];
+    for (const [name, call] of calls)
+      await expect(call(), name).rejects.toMatchObject({ cause: { code: 'ACCESS_DENIED', status: 403 } });
+    expect(await server.services.plugins.view(backendId)).toEqual(before);
+  });
+
+  it("organizations: an organization's admin sees and manages only its own", async () => {
+    const b = caller(await principalOf('bAdmin'));
+    await expect(b.organizations.create({ name: 'New', slug: 'new-org' })).rejects.toMatchObject({
+      cause: { code: 'ACCESS_DENIED' },
+    });
+    await expect(
+      b.organizations.setMember({ organization_id: orgA, user_id: 9, role: 'admin' }),
+    ).rejects.toMatchObject({ cause: { code: 'ACCESS_DENIED' } });
+    await expect(b.organizations.removeMember({ organization_id: orgA, user_id: 9 })).rejects.toMatchObject({
+      cause: { code: 'ACCESS_DENIED' },
+    });
+    expect((await b.organizations.list()).map((o) => o.id)).toEqual([orgB]);
+    await expect(
+      b.organizations.setMember({ organization_id: orgB, user_id: 9, role: 'member' }),
+    ).resolves.toEqual({
+      ok: true,
+    });
+    expect((await caller(SYSTEM_ACTOR).organizations.list()).map((o) => o.slug).sort()).toEqual([
+      'org-a',
+      'org-b',
+    ]);
+  });
+});

@@ -45,6 +45,26 @@ async function datasetOfJob(app: AppServices, jobId: string): Promise<string | n
   return (await app.annotation.getRecord(payload.project_id).catch(() => null))?.datasetId ?? null;
 }
 
+/** `jobs` without those the principal may not see (platform-wide principals' answers are unchanged). */
+async function visibleJobs(app: AppServices, principal: Principal, jobs: Job[]): Promise<Job[]> {
+  if (!principal.organizationId) return jobs.filter((job) => canSee(principal, job, undefined));
+  const seen = await Promise.all(
+    jobs.map(async (job) => {
+      const datasetId = await datasetOfJob(app, job.id);
+      const facts = typeof datasetId === 'string' ? await app.datasets.accessFacts(datasetId) : datasetId;
+      return canSee(principal, job, facts);
+    }),
+  );
+  return jobs.filter((_, i) => seen[i]);
+}
+
+/** The job, when the principal may see it; hidden jobs answer like missing ones (404 JOB_NOT_FOUND). */
+async function visibleJob(app: AppServices, principal: Principal, id: string): Promise<Job> {
+  const [job] = await visibleJobs(app, principal, [await app.jobs.get(id)]);
+  if (!job) throw new LabelerError('JOB_NOT_FOUND', `Job ${id} does not exist.`, { details: { job_id: id } });
+  return job;
+}
+
 export const listJobsInput = z.object({
   state: z.enum(JOB_STATES).optional(),
   kind: z.string().min(1).max(100).optional(),
@@ -66,7 +86,8 @@ export const jobsRouter = router({
         ...(input.kind ? { kind: input.kind } : {}),
         ...(input.cursor ? { cursor: input.cursor } : {}),
       });
-      return { jobs: page.jobs, next_cursor: page.nextCursor };
+      // An organization's admin sees its organization's jobs only (a page may come back shorter).
+      return { jobs: await visibleJobs(ctx.app, ctx.principal, page.jobs), next_cursor: page.nextCursor };
     }),
 
   /** Also the REST status URL that 202 answers point at (`Location: /api/v1/jobs/{job_id}`). */
@@ -84,31 +105,24 @@ export const jobsRouter = router({
     })
     .input(byId)
     .output(jobSchema)
-    .query(async ({ ctx, input }) => {
-      const job = await ctx.app.jobs.get(input.job_id);
-      let facts: DatasetAccessFacts | null | undefined;
-      if (ctx.principal.organizationId) {
-        const datasetId = await datasetOfJob(ctx.app, job.id);
-        facts = typeof datasetId === 'string' ? await ctx.app.datasets.accessFacts(datasetId) : datasetId;
-      }
-      // Hidden jobs answer like missing ones.
-      if (!canSee(ctx.principal, job, facts))
-        throw new LabelerError('JOB_NOT_FOUND', `Job ${input.job_id} does not exist.`, {
-          details: { job_id: input.job_id },
-        });
-      return job;
-    }),
+    .query(({ ctx, input }) => visibleJob(ctx.app, ctx.principal, input.job_id)),
 
   cancel: adminProcedure
     .input(byId)
     .output(jobSchema)
-    .mutation(({ ctx, input }) => ctx.app.jobs.cancel(input.job_id)),
+    .mutation(async ({ ctx, input }) => {
+      await visibleJob(ctx.app, ctx.principal, input.job_id);
+      return ctx.app.jobs.cancel(input.job_id);
+    }),
 
   /** A failed or cancelled job runs again as a new job (same kind, payload, dedup key); returns it. */
   retry: adminProcedure
     .input(byId)
     .output(jobSchema)
-    .mutation(({ ctx, input }) => ctx.app.jobs.retry(input.job_id)),
+    .mutation(async ({ ctx, input }) => {
+      await visibleJob(ctx.app, ctx.principal, input.job_id);
+      return ctx.app.jobs.retry(input.job_id);
+    }),
 
   /**
    * The console's live progress feed: current state of up to 100 jobs in one call, meant to be polled
@@ -118,7 +132,8 @@ export const jobsRouter = router({
     .input(progressInput)
     .output(progressOutput)
     .query(async ({ ctx, input }) => {
-      const { jobs } = await ctx.app.jobs.list({ ids: input.ids, limit: input.ids.length });
+      const listed = await ctx.app.jobs.list({ ids: input.ids, limit: input.ids.length });
+      const jobs = await visibleJobs(ctx.app, ctx.principal, listed.jobs);
       return { jobs, all_final: jobs.every((j) => FINAL.has(j.state)) };
     }),
 
@@ -129,7 +144,8 @@ export const jobsRouter = router({
   watch: adminProcedure.input(progressInput).subscription(async function* ({ ctx, input, signal }) {
     let last = '';
     while (!signal?.aborted) {
-      const { jobs } = await ctx.app.jobs.list({ ids: input.ids, limit: input.ids.length });
+      const listed = await ctx.app.jobs.list({ ids: input.ids, limit: input.ids.length });
+      const jobs = await visibleJobs(ctx.app, ctx.principal, listed.jobs);
       const snapshot = JSON.stringify(jobs);
       if (snapshot !== last) {
         last = snapshot;

@@ -1,17 +1,10 @@
-import { LabelerError, platformUserIdSchema } from '@labeler/core';
+import { platformUserIdSchema } from '@labeler/core';
 import { z } from 'zod';
 import { adminProcedure, router } from '../../trpc/init.js';
+import { platformAdminProcedure } from './procedures.js';
 import { assertOwnOrganization } from './tenancy.js';
 
 /** Creating organizations is the platform's; an organization's admin manages only its own members. */
-const platformAdminProcedure = adminProcedure.use(({ ctx, next }) => {
-  if (ctx.principal.organizationId)
-    throw new LabelerError('ACCESS_DENIED', 'Only a platform-wide admin may create organizations.', {
-      details: { reason: 'organization_scoped' },
-    });
-  return next({ ctx });
-});
-
 export const organizationsRouter = router({
   list: adminProcedure.query(({ ctx }) => ctx.app.organizations.list(ctx.principal.organizationId)),
   create: platformAdminProcedure
