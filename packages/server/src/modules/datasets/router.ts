@@ -30,7 +30,9 @@ export const datasetsRouter = router({
         path: '/datasets',
         tags: [TAG],
         summary: 'Register a dataset (admins and TypeScript clients)',
-        errorResponses: [400, 401, 403, 409],
+        description:
+          "An organization's key creates datasets in its own organization only (another organization_id → 403 ACCESS_DENIED); an unknown organization_id is 404 NOT_FOUND.",
+        errorResponses: [400, 401, 403, 404, 409],
       },
     })
     .input(createDatasetInput)
@@ -53,6 +55,8 @@ export const datasetsRouter = router({
         path: '/datasets/{dataset_id}',
         tags: [TAG],
         summary: 'Update dataset metadata',
+        description:
+          "Writable by the dataset's organization's admins and datasets:write keys, and by platform-wide principals. Another organization's key gets 404 DATASET_NOT_FOUND (private) or 403 ACCESS_DENIED (public). Changing organization_id is a platform-wide admin action.",
         errorResponses: [400, 401, 403, 404],
       },
     })
