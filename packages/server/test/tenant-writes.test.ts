@@ -344,7 +344,7 @@ describe('item 10: scope checks and tenant checks on reads the probe found open'
     );
     expect((await server.request(`/api/v1/jobs/${hidden.id}`, { token: keys.aAdmin! })).status).toBe(200);
     expect((await server.request(`/api/v1/jobs/${hidden.id}`)).status).toBe(200);
-    // Jobs that belong to no dataset are the platform's: an organization's admin does not read them.
+    // A job whose dataset an organization's admin cannot see (here: none by that id) stays hidden from it.
     const other = (
       await server.services.jobs.startJob('dataset.adopt-files', { dataset_id: 'ds_0000000000000000' })
     ).job;

@@ -186,6 +186,11 @@ export function assertWritable(
 ): void {
   const facts = accessFactsOf(dataset);
   if (!isVisibleTo(principal, facts)) throw datasetNotFound(dataset.id);
+  // Routes check scopes first; this keeps a caller without the scope from reading as "other organization".
+  if (!principal.scopes.includes('datasets:write') && !principal.scopes.includes('admin'))
+    throw new LabelerError('INSUFFICIENT_SCOPE', 'Writing a dataset requires the "datasets:write" scope.', {
+      details: { required_scope: 'datasets:write', granted_scopes: principal.scopes },
+    });
   if (!canWrite(principal, facts))
     throw new LabelerError(
       'ACCESS_DENIED',
