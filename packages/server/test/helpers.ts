@@ -69,3 +69,18 @@ export async function createServiceAccount(
   expect(res.status, res.text).toBe(201);
   return res.body as { service_account_id: string; api_key: string };
 }
+
+/** An organization (through its service, as the console does) and its id. */
+export async function createOrganization(server: TestServer, slug: string): Promise<string> {
+  return (await server.services.organizations.create(slug, slug, SYSTEM_ACTOR)).id;
+}
+
+/** A key acting in `organizationId`, created by the platform-wide admin through the service. */
+export async function createOrgServiceAccount(
+  server: TestServer,
+  organizationId: string,
+  scopes: Array<Principal['scopes'][number]>,
+  name = 'org-sa',
+): Promise<{ service_account_id: string; api_key: string }> {
+  return server.services.serviceAccounts.create({ name, scopes, organizationId }, SYSTEM_ACTOR);
+}

@@ -329,7 +329,11 @@ export class PluginHost {
   async setDefault(id: string): Promise<void> {
     const em = this.#options.orm.em.fork();
     await em.transactional(async (tem) => {
-      const record = await tem.findOneOrFail(PluginInstanceRecord, { id });
+      const record = await tem.findOne(PluginInstanceRecord, { id });
+      if (!record)
+        throw new LabelerError('PLUGIN_INSTANCE_NOT_FOUND', `No plugin instance "${id}".`, {
+          details: { instance_id: id },
+        });
       await tem.nativeUpdate(
         PluginInstanceRecord,
         { kind: record.kind, isDefault: true },

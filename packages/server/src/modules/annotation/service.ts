@@ -17,6 +17,7 @@ import type { Em } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import { AdminUser } from '../auth/entities.js';
 import { Dataset } from '../datasets/entities.js';
+import { assertWritable } from '../datasets/service.js';
 import { backendFor, explainBackendError, withTransientRetry } from './backend.js';
 import { Annotation, AnnotationProject, AnnotationTaskLink } from './entities.js';
 import { IMPORT_JOB, PULL_JOB, SYNC_TASK_JOB } from './job-kinds.js';
@@ -78,6 +79,12 @@ export class AnnotationService {
     return project;
   }
 
+  /** A project's writes (ensure, import, pull, delete) follow its dataset's write rule (datasets/service.ts). */
+  async #assertWritable(project: AnnotationProject, actor: Principal | null): Promise<void> {
+    // Platform-wide principals may write every dataset (even a deleted one's project may be cleaned up).
+    if (actor?.organizationId) await this.app().datasets.getWritable(actor, project.datasetId);
+  }
+
   async get(projectId: string): Promise<ProjectView> {
     return toProjectView(await this.getRecord(projectId));
   }
@@ -124,6 +131,8 @@ export class AnnotationService {
           details: { dataset_id: input.dataset_id },
         });
       }
+      // A project writes the dataset's samples: the dataset write rule applies (datasets/service.ts).
+      if (actor) assertWritable(actor, dataset);
       const existing = await tem.findOne(AnnotationProject, {
         datasetId: input.dataset_id,
         backendInstanceId: input.backend_instance_id,
@@ -163,6 +172,7 @@ export class AnnotationService {
   ): Promise<{ backendDeleted: boolean }> {
     const app = this.app();
     const project = await this.getRecord(projectId);
+    await this.#assertWritable(project, actor);
     let backendDeleted = false;
     if (deleteInBackend && project.externalId) {
       const backend = await backendFor(app, project.backendInstanceId);
@@ -228,8 +238,9 @@ export class AnnotationService {
     const app = this.app();
     // Resolved before the transaction: starting a plugin instance reads the database on another
     // connection, which must never happen while this one holds a connection and waits on the lock.
-    const { backendInstanceId } = await this.getRecord(projectId);
-    const backend = await backendFor(app, backendInstanceId);
+    const record = await this.getRecord(projectId);
+    await this.#assertWritable(record, actor);
+    const backend = await backendFor(app, record.backendInstanceId);
     const outcome = await app.orm.em.fork().transactional(async (tem) => {
       await tem.execute('select pg_advisory_xact_lock(hashtext(?))', [`annotation.ensure:${projectId}`]);
       const project = await tem.findOne(AnnotationProject, { id: projectId }, { refresh: true });
@@ -363,7 +374,7 @@ export class AnnotationService {
     projectId: string,
     options: { batchSize?: number | undefined; actor: Principal | null; sync?: boolean },
   ): Promise<StartJobOutcome> {
-    await this.getRecord(projectId);
+    await this.#assertWritable(await this.getRecord(projectId), options.actor);
     const payload = {
       project_id: projectId,
       ...(options.batchSize ? { batch_size: options.batchSize } : {}),
@@ -379,7 +390,7 @@ export class AnnotationService {
     projectId: string,
     options: { actor: Principal | null; sync?: boolean },
   ): Promise<StartJobOutcome> {
-    await this.getRecord(projectId);
+    await this.#assertWritable(await this.getRecord(projectId), options.actor);
     const { job, deduplicated } = await this.app().jobs.startJob(
       PULL_JOB,
       { project_id: projectId },

@@ -1,6 +1,6 @@
 import { DATASET_ROLES, datasetIdSchema, datasetSchema, platformUserIdSchema } from '@labeler/core';
 import { z } from 'zod';
-import { adminProcedure, authedProcedure, router, scopedProcedure } from '../../trpc/init.js';
+import { adminProcedure, router, scopedProcedure } from '../../trpc/init.js';
 import { platformMutation, platformQuery } from '../../trpc/platform.js';
 import {
   batchDatasetsRoute,
@@ -10,6 +10,7 @@ import {
   listDatasetsRoute,
 } from './platform-routes.js';
 import { createDatasetInput, datasetVersionSchema, updateDatasetInput } from './schemas.js';
+import { assertOwnOrganization } from '../organizations/tenancy.js';
 import { toDatasetView, toVersionView } from './service.js';
 
 const TAG = 'Datasets';
@@ -29,12 +30,16 @@ export const datasetsRouter = router({
         path: '/datasets',
         tags: [TAG],
         summary: 'Register a dataset (admins and TypeScript clients)',
-        errorResponses: [400, 401, 403, 409],
+        description:
+          "An organization's key creates datasets in its own organization only (another organization_id → 403 ACCESS_DENIED); an unknown organization_id is 404 NOT_FOUND.",
+        errorResponses: [400, 401, 403, 404, 409],
       },
     })
     .input(createDatasetInput)
     .output(datasetSchema)
     .mutation(async ({ ctx, input }) => {
+      assertOwnOrganization(ctx.principal, input.organization_id);
+      if (input.organization_id) await ctx.app.organizations.requireExists(input.organization_id);
       const storage = await ctx.app.storageFiles.resolveStorageFor(input.storage_instance_id ?? null);
       const dataset = await ctx.app.datasets.create(input, ctx.principal, storage, {
         requestId: ctx.requestId,
@@ -50,14 +55,18 @@ export const datasetsRouter = router({
         path: '/datasets/{dataset_id}',
         tags: [TAG],
         summary: 'Update dataset metadata',
+        description:
+          "Writable by the dataset's organization's admins and datasets:write keys, and by platform-wide principals. Another organization's key gets 404 DATASET_NOT_FOUND (private) or 403 ACCESS_DENIED (public). Changing organization_id is a platform-wide admin action.",
         errorResponses: [400, 401, 403, 404],
       },
     })
     .input(updateDatasetInput)
     .output(datasetSchema)
-    .mutation(async ({ ctx, input }) =>
-      toDatasetView(await ctx.app.datasets.update(input, ctx.principal, { requestId: ctx.requestId })),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      assertOwnOrganization(ctx.principal, input.organization_id);
+      if (input.organization_id) await ctx.app.organizations.requireExists(input.organization_id);
+      return toDatasetView(await ctx.app.datasets.update(input, ctx.principal, { requestId: ctx.requestId }));
+    }),
 
   delete: scopedProcedure('datasets:write')
     .meta({
@@ -107,17 +116,23 @@ export const datasetsRouter = router({
     .input(z.object({ dataset_id: datasetIdSchema, note: z.string().max(1000).optional() }))
     .output(datasetVersionSchema)
     .mutation(async ({ ctx, input }) => {
-      await ctx.app.datasets.getVisible(ctx.principal, input.dataset_id);
-      ctx.response.status = 201;
-      return toVersionView(
-        await ctx.app.datasets.createVersion(input.dataset_id, ctx.principal, input.note ?? null),
+      const version = await ctx.app.datasets.createVersion(
+        input.dataset_id,
+        ctx.principal,
+        input.note ?? null,
+        undefined,
+        ctx.principal,
       );
+      ctx.response.status = 201;
+      return toVersionView(version);
     }),
 
   // Console-only procedures (no REST path).
-  permissionsList: authedProcedure.input(byId).query(async ({ ctx, input }) => ({
-    permissions: await ctx.app.datasets.listPermissions(ctx.principal, input.dataset_id),
-  })),
+  permissionsList: scopedProcedure('datasets:permissions')
+    .input(byId)
+    .query(async ({ ctx, input }) => ({
+      permissions: await ctx.app.datasets.listPermissions(ctx.principal, input.dataset_id),
+    })),
   grant: adminProcedure
     .input(
       z.object({ dataset_id: datasetIdSchema, user_id: platformUserIdSchema, role: z.enum(DATASET_ROLES) }),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
 import {
   type Dataset as DatasetView,
   type DatasetRole,
@@ -10,6 +11,7 @@ import type { FastSql } from '../../db/fast-sql.js';
 import type { Em, Orm } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditService } from '../audit/service.js';
+import { assertOwnOrganization } from '../organizations/tenancy.js';
 import { DatasetPermission } from '../permissions/entities.js';
 import { Dataset, DatasetFile, DatasetVersion } from './entities.js';
 import {
@@ -120,6 +122,16 @@ export function toVersionView(v: DatasetVersion): DatasetVersionView {
   };
 }
 
+/** Moving a dataset between organizations (or out of every one) is a platform-wide admin action. */
+function assertMayMove(principal: Principal, datasetId: string): void {
+  if (!principal.organizationId && principal.scopes.includes('admin')) return;
+  throw new LabelerError(
+    'ACCESS_DENIED',
+    `Only a platform-wide admin may move dataset ${datasetId} to another organization.`,
+    { details: { dataset_id: datasetId, reason: 'organization_change' } },
+  );
+}
+
 export function datasetNotFound(id: string): LabelerError {
   return new LabelerError('DATASET_NOT_FOUND', `Dataset ${id} not found`, { details: { dataset_id: id } });
 }
@@ -137,6 +149,54 @@ export function isVisibleTo(principal: Principal, facts: DatasetAccessFacts): bo
   if (facts.deleted) return false;
   if (!principal.organizationId) return true;
   return facts.visibility === 'public' || facts.organizationId === principal.organizationId;
+}
+
+/**
+ * Who may write a dataset — PATCH, DELETE, new versions, uploads, permission grants and revokes, archive
+ * builds, annotation projects, storage adoption: **its organization's admins and keys with
+ * `datasets:write` in that organization; platform-wide principals (no organization: the operator's admin
+ * tokens and console admins, explicitly, and keys created without an organization) with `datasets:write`
+ * or `admin`.** An organization's caller never writes another organization's dataset (public or not) nor
+ * one that belongs to no organization.
+ *
+ * Callers of assertWritable get 404 DATASET_NOT_FOUND where the dataset is invisible to them (as a read
+ * would), 403 ACCESS_DENIED where they can read it but not write it (another organization's public one).
+ */
+export function canWrite(principal: Principal, facts: DatasetAccessFacts): boolean {
+  if (facts.deleted) return false;
+  if (!principal.scopes.includes('datasets:write') && !principal.scopes.includes('admin')) return false;
+  if (!principal.organizationId) return true;
+  return facts.organizationId === principal.organizationId;
+}
+
+function accessFactsOf(
+  dataset: Pick<Dataset, 'organizationId' | 'visibility' | 'deletedAt'>,
+): DatasetAccessFacts {
+  return {
+    organizationId: dataset.organizationId ?? null,
+    visibility: dataset.visibility,
+    deleted: Boolean(dataset.deletedAt),
+  };
+}
+
+/** Throws what canWrite's doc says unless `principal` may write `dataset`. */
+export function assertWritable(
+  principal: Principal,
+  dataset: Pick<Dataset, 'id' | 'organizationId' | 'visibility' | 'deletedAt'>,
+): void {
+  const facts = accessFactsOf(dataset);
+  if (!isVisibleTo(principal, facts)) throw datasetNotFound(dataset.id);
+  // Routes check scopes first; this keeps a caller without the scope from reading as "other organization".
+  if (!principal.scopes.includes('datasets:write') && !principal.scopes.includes('admin'))
+    throw new LabelerError('INSUFFICIENT_SCOPE', 'Writing a dataset requires the "datasets:write" scope.', {
+      details: { required_scope: 'datasets:write', granted_scopes: principal.scopes },
+    });
+  if (!canWrite(principal, facts))
+    throw new LabelerError(
+      'ACCESS_DENIED',
+      `Dataset ${dataset.id} belongs to another organization: only that organization's admins and keys with datasets:write may change it.`,
+      { details: { dataset_id: dataset.id, reason: 'other_organization' } },
+    );
 }
 
 export class DatasetService {
@@ -171,6 +231,32 @@ export class DatasetService {
       });
     if (!visible) throw datasetNotFound(id);
     return dataset;
+  }
+
+  /**
+   * A dataset the principal may write (see canWrite). `lock` takes its row lock (`select … for update`,
+   * inside `em`'s transaction), so concurrent writes of one dataset run one after another on fresh rows.
+   */
+  async getWritable(
+    principal: Principal,
+    id: string,
+    em: Em = this.orm.em.fork(),
+    options: { lock?: boolean } = {},
+  ): Promise<Dataset> {
+    const dataset = await em.findOne(
+      Dataset,
+      { id, deletedAt: null },
+      options.lock ? { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true } : {},
+    );
+    if (!dataset) throw datasetNotFound(id);
+    assertWritable(principal, dataset);
+    return dataset;
+  }
+
+  /** What decides who may see and write a dataset (null: no such dataset). */
+  async accessFacts(id: string): Promise<DatasetAccessFacts | null> {
+    const dataset = await this.orm.em.fork().findOne(Dataset, { id });
+    return dataset ? accessFactsOf(dataset) : null;
   }
 
   async list(
@@ -269,6 +355,8 @@ export class DatasetService {
     storage: { instanceId: string | null; storageType: string },
     options: { requestId?: string } = {},
   ): Promise<Dataset> {
+    // An organization's caller creates only in its own organization (the router checks that it exists).
+    assertOwnOrganization(actor, input.organization_id);
     const em = this.orm.em.fork();
     return this.#thenInvalidate(
       em.transactional(async (tem) => {
@@ -314,7 +402,11 @@ export class DatasetService {
     const em = this.orm.em.fork();
     return this.#thenInvalidate(
       em.transactional(async (tem) => {
-        const dataset = await this.getVisible(actor, input.dataset_id, tem);
+        // The row lock makes concurrent PATCHes (and snapshots) read the row the previous one committed,
+        // so the row and the version derived from it in this transaction stay equal.
+        const dataset = await this.getWritable(actor, input.dataset_id, tem, { lock: true });
+        if (input.organization_id !== undefined && input.organization_id !== (dataset.organizationId ?? null))
+          assertMayMove(actor, dataset.id);
         const changed: string[] = [];
         const set = <K extends keyof Dataset>(key: K, value: Dataset[K] | undefined, field: string) => {
           if (value !== undefined && JSON.stringify(dataset[key]) !== JSON.stringify(value)) {
@@ -362,7 +454,7 @@ export class DatasetService {
     const em = this.orm.em.fork();
     return this.#thenInvalidate(
       em.transactional(async (tem) => {
-        const dataset = await this.getVisible(actor, id, tem);
+        const dataset = await this.getWritable(actor, id, tem, { lock: true });
         dataset.deletedAt = new Date();
         await this.audit.record({
           em: tem,
@@ -377,29 +469,41 @@ export class DatasetService {
     );
   }
 
-  /** Snapshots the current files and metadata as a new immutable version and points the dataset at it. */
+  /**
+   * Snapshots the current files and metadata as a new immutable version and points the dataset at it.
+   * `em` must be in a transaction. With `writer`, that principal must be allowed to write the dataset
+   * (jobs and the CLI snapshot on the system's behalf and pass none).
+   */
   async createVersion(
     datasetId: string,
     actor: Principal | null,
     note: string | null,
     em?: Em,
+    writer?: Principal,
   ): Promise<DatasetVersion> {
     const run = async (tem: Em) => {
-      const dataset = await tem.findOne(Dataset, { id: datasetId, deletedAt: null }, { lockMode: undefined });
+      const dataset = await tem.findOne(
+        Dataset,
+        { id: datasetId, deletedAt: null },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+      );
       if (!dataset) throw datasetNotFound(datasetId);
+      if (writer) assertWritable(writer, dataset);
       return this.#createVersion(tem, dataset, actor, note);
     };
     return em ? run(em) : this.orm.em.fork().transactional(run);
   }
 
+  /**
+   * Callers hold the dataset's row lock (or created the row in this transaction): that serialises version
+   * numbering per dataset across processes and makes `dataset` the committed row the version is taken of.
+   */
   async #createVersion(
     em: Em,
     dataset: Dataset,
     actor: Principal | null,
     note: string | null,
   ): Promise<DatasetVersion> {
-    // Serialise version numbering per dataset across processes.
-    await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`dataset-version:${dataset.id}`]);
     const last = await em.findOne(
       DatasetVersion,
       { datasetId: dataset.id },
@@ -484,7 +588,7 @@ export class DatasetService {
   ): Promise<DatasetPermission> {
     const em = this.orm.em.fork();
     return em.transactional(async (tem) => {
-      await this.getVisible(actor, datasetId, tem);
+      await this.getWritable(actor, datasetId, tem);
       let permission = await tem.findOne(DatasetPermission, { datasetId, userId });
       if (permission) permission.role = role;
       else
@@ -510,7 +614,7 @@ export class DatasetService {
   async revokePermission(datasetId: string, userId: number, actor: Principal): Promise<boolean> {
     const em = this.orm.em.fork();
     return em.transactional(async (tem) => {
-      await this.getVisible(actor, datasetId, tem);
+      await this.getWritable(actor, datasetId, tem);
       const removed = await tem.nativeDelete(DatasetPermission, { datasetId, userId });
       if (removed)
         await this.audit.record({

@@ -10,9 +10,18 @@ export class OrganizationService {
     private readonly audit: AuditService,
   ) {}
 
-  async list() {
+  /** Throws NOT_FOUND unless the organization exists (before a dataset or key is put in it). */
+  async requireExists(organizationId: string): Promise<void> {
+    if (await this.orm.em.fork().count(Organization, { id: organizationId })) return;
+    throw new LabelerError('NOT_FOUND', `Organization ${organizationId} not found.`, {
+      details: { organization_id: organizationId },
+    });
+  }
+
+  /** All organizations, or only `onlyId`'s (an organization's admin sees its own). */
+  async list(onlyId?: string | null) {
     const em = this.orm.em.fork();
-    const orgs = await em.find(Organization, {}, { orderBy: { name: 'asc' } });
+    const orgs = await em.find(Organization, onlyId ? { id: onlyId } : {}, { orderBy: { name: 'asc' } });
     const members = await em.find(Membership, { organizationId: { $in: orgs.map((o) => o.id) } });
     return orgs.map((o) => ({
       id: o.id,
@@ -48,12 +57,8 @@ export class OrganizationService {
   }
 
   async setMember(organizationId: string, userId: number, role: 'admin' | 'member', actor: Principal) {
+    await this.requireExists(organizationId);
     const em = this.orm.em.fork();
-    if (!(await em.count(Organization, { id: organizationId }))) {
-      throw new LabelerError('NOT_FOUND', `Organization ${organizationId} not found.`, {
-        details: { organization_id: organizationId },
-      });
-    }
     const existing = await em.findOne(Membership, { organizationId, userId });
     if (existing) existing.role = role;
     else em.create(Membership, { id: newId('membership'), organizationId, userId, role });

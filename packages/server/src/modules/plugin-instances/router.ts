@@ -1,10 +1,14 @@
 import { PLUGIN_KINDS, pluginInstanceIdSchema, secretFieldPaths } from '@labeler/core';
 import { z } from 'zod';
 import { adminProcedure, router } from '../../trpc/init.js';
+import { platformAdminProcedure } from '../organizations/procedures.js';
 
 const name = z.string().trim().min(1).max(100);
+/** An instance procedure's id must name a recorded instance: 404 PLUGIN_INSTANCE_NOT_FOUND otherwise. */
+const known = (app: { plugins: { view(id: string): Promise<unknown> } }, id: string) => app.plugins.view(id);
 const config = z.record(z.string(), z.unknown());
 
+/** Plugin instances are shared by every organization: changing them is a platform-wide admin action. */
 export const pluginsRouter = router({
   /** Registered plugins with their config form (JSON Schema from zod; secret fields marked write-only). */
   definitions: adminProcedure.query(({ ctx }) =>
@@ -28,7 +32,7 @@ export const pluginsRouter = router({
   get: adminProcedure
     .input(z.object({ id: pluginInstanceIdSchema }))
     .query(({ ctx, input }) => ctx.app.plugins.view(input.id)),
-  create: adminProcedure
+  create: platformAdminProcedure
     .input(z.object({ plugin_id: z.string().max(64), name, config, is_default: z.boolean().optional() }))
     .mutation(async ({ ctx, input }) => {
       const view = await ctx.app.plugins.create({
@@ -46,7 +50,7 @@ export const pluginsRouter = router({
       });
       return view;
     }),
-  update: adminProcedure
+  update: platformAdminProcedure
     .input(
       z.object({
         id: pluginInstanceIdSchema,
@@ -70,31 +74,38 @@ export const pluginsRouter = router({
       });
       return view;
     }),
-  setDefault: adminProcedure
+  setDefault: platformAdminProcedure
     .input(z.object({ id: pluginInstanceIdSchema }))
     .mutation(async ({ ctx, input }) => {
       await ctx.app.plugins.setDefault(input.id);
       return ctx.app.plugins.view(input.id);
     }),
-  remove: adminProcedure.input(z.object({ id: pluginInstanceIdSchema })).mutation(async ({ ctx, input }) => {
-    await ctx.app.plugins.remove(input.id);
-    await ctx.app.audit.record({
-      actor: ctx.principal,
-      action: 'plugin_instance.removed',
-      targetType: 'plugin_instance',
-      targetId: input.id,
-    });
-    return { removed: true };
-  }),
-  checkHealth: adminProcedure
+  remove: platformAdminProcedure
     .input(z.object({ id: pluginInstanceIdSchema }))
-    .mutation(({ ctx, input }) => ctx.app.plugins.checkHealth(input.id)),
+    .mutation(async ({ ctx, input }) => {
+      await known(ctx.app, input.id);
+      await ctx.app.plugins.remove(input.id);
+      await ctx.app.audit.record({
+        actor: ctx.principal,
+        action: 'plugin_instance.removed',
+        targetType: 'plugin_instance',
+        targetId: input.id,
+      });
+      return { removed: true };
+    }),
+  checkHealth: platformAdminProcedure
+    .input(z.object({ id: pluginInstanceIdSchema }))
+    .mutation(async ({ ctx, input }) => {
+      await known(ctx.app, input.id);
+      return ctx.app.plugins.checkHealth(input.id);
+    }),
   /** "Test connection": a throwaway instance from the form's values (stored secrets reused when left blank). */
-  test: adminProcedure
+  test: platformAdminProcedure
     .input(
       z.object({ plugin_id: z.string().max(64), config, instance_id: pluginInstanceIdSchema.optional() }),
     )
-    .mutation(({ ctx, input }) =>
-      ctx.app.plugins.testConfig(input.plugin_id, input.config, input.instance_id),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      if (input.instance_id) await known(ctx.app, input.instance_id);
+      return ctx.app.plugins.testConfig(input.plugin_id, input.config, input.instance_id);
+    }),
 });

@@ -1,6 +1,7 @@
 import { SERVICE_ACCOUNT_SCOPES, serviceAccountIdSchema } from '@labeler/core';
 import { z } from 'zod';
 import { adminProcedure, router } from '../../trpc/init.js';
+import { assertOwnOrganization } from '../organizations/tenancy.js';
 
 const PLATFORM_SCOPES = [
   'datasets:read',
@@ -10,9 +11,15 @@ const PLATFORM_SCOPES = [
   'admin',
 ] as const satisfies readonly (typeof SERVICE_ACCOUNT_SCOPES)[number][];
 
+const organizationId = z
+  .string()
+  .nullable()
+  .describe('The organization the key acts in; null: platform-wide (sees and writes every organization)');
+
 const createdOutput = z.object({
   service_account_id: z.string(),
   name: z.string(),
+  organization_id: organizationId,
   api_key: z.string().describe('Shown once: store it now. Only its hash is kept.'),
   key_prefix: z.string(),
   scopes: z.array(z.enum(SERVICE_ACCOUNT_SCOPES)),
@@ -23,6 +30,7 @@ const createdOutput = z.object({
 const viewSchema = z.object({
   id: z.string(),
   name: z.string(),
+  organization_id: organizationId,
   key_prefix: z.string(),
   scopes: z.array(z.enum(SERVICE_ACCOUNT_SCOPES)),
   created_at: z.string(),
@@ -46,7 +54,9 @@ export const serviceAccountsRouter = router({
         path: '/auth/service-accounts',
         tags: [TAG],
         summary: 'Create a service account; returns its key once',
-        errorResponses: [400, 401, 403],
+        description:
+          "`organization_id` puts the key in an organization: its reads see public datasets and that organization's, its writes only that organization's datasets. A platform-wide admin may name any existing organization (unknown → 404 NOT_FOUND) or null (platform-wide); an organization's admin only its own (the default for it; another → 403 ACCESS_DENIED).",
+        errorResponses: [400, 401, 403, 404],
       },
     })
     .input(
@@ -60,10 +70,21 @@ export const serviceAccountsRouter = router({
         scopes: z.array(z.enum(PLATFORM_SCOPES)).min(1).max(PLATFORM_SCOPES.length),
         expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
         expires_in_days: z.number().int().min(1).max(3650).optional(),
+        organization_id: z
+          .string()
+          .min(1)
+          .max(64)
+          .nullable()
+          .optional()
+          .describe(
+            "Organization the key acts in; default: the caller's (platform-wide for a platform admin)",
+          ),
       }),
     )
     .output(createdOutput)
     .mutation(async ({ ctx, input }) => {
+      assertOwnOrganization(ctx.principal, input.organization_id);
+      if (input.organization_id) await ctx.app.organizations.requireExists(input.organization_id);
       const expiresAt = input.expires_at
         ? new Date(input.expires_at)
         : input.expires_in_days
@@ -71,7 +92,12 @@ export const serviceAccountsRouter = router({
           : null;
       ctx.response.status = 201;
       return ctx.app.serviceAccounts.create(
-        { name: input.service_name, scopes: input.scopes, expiresAt },
+        {
+          name: input.service_name,
+          scopes: input.scopes,
+          expiresAt,
+          ...(input.organization_id !== undefined ? { organizationId: input.organization_id } : {}),
+        },
         ctx.principal,
       );
     }),
@@ -82,13 +108,15 @@ export const serviceAccountsRouter = router({
         method: 'GET',
         path: '/auth/service-accounts',
         tags: [TAG],
-        summary: 'List service accounts (never their keys)',
+        summary: "List service accounts (never their keys); an organization's admin sees its organization's",
         errorResponses: [401, 403],
       },
     })
     .input(z.object({}).optional())
     .output(z.object({ service_accounts: z.array(viewSchema) }))
-    .query(async ({ ctx }) => ({ service_accounts: await ctx.app.serviceAccounts.list() })),
+    .query(async ({ ctx }) => ({
+      service_accounts: await ctx.app.serviceAccounts.list(ctx.principal.organizationId),
+    })),
 
   revoke: adminProcedure
     .meta({

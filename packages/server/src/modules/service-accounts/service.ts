@@ -15,6 +15,8 @@ import { displayPrefix, generateServiceAccountKey, hashKey, isWellFormedServiceA
 export interface CreatedServiceAccount {
   service_account_id: string;
   name: string;
+  /** The organization the key acts in; null: platform-wide. */
+  organization_id: string | null;
   api_key: string;
   key_prefix: string;
   scopes: Scope[];
@@ -57,11 +59,16 @@ export class ServiceAccountService {
     sa: ServiceAccount,
     now = new Date(),
   ): ServiceAccountView &
-    ServiceAccountUsage & { bootstrap: boolean; previous_key_expires_at: string | null } {
+    ServiceAccountUsage & {
+      organization_id: string | null;
+      bootstrap: boolean;
+      previous_key_expires_at: string | null;
+    } {
     const status = sa.revokedAt ? 'revoked' : sa.expiresAt && sa.expiresAt <= now ? 'expired' : 'active';
     return {
       id: sa.id,
       name: sa.name,
+      organization_id: sa.organizationId ?? null,
       key_prefix: sa.keyPrefix,
       scopes: sa.scopes as Scope[],
       created_at: sa.createdAt.toISOString(),
@@ -79,6 +86,11 @@ export class ServiceAccountService {
     };
   }
 
+  /**
+   * `organizationId`: the organization the key acts in (its reads see public datasets and that
+   * organization's, its writes only that organization's); null: platform-wide; undefined: the actor's own.
+   * Callers check that an organization's actor names only its own (organizations/tenancy.ts).
+   */
   async create(
     input: { name: string; scopes: Scope[]; expiresAt?: Date | null; organizationId?: string | null },
     actor: Principal | null,
@@ -88,7 +100,8 @@ export class ServiceAccountService {
     const sa = em.create(ServiceAccount, {
       id: newId('serviceAccount'),
       name: input.name,
-      organizationId: input.organizationId ?? actor?.organizationId ?? null,
+      organizationId:
+        input.organizationId !== undefined ? input.organizationId : (actor?.organizationId ?? null),
       keyPrefix: prefix,
       keyHash: hash,
       scopes: [...new Set(input.scopes)],
@@ -101,7 +114,12 @@ export class ServiceAccountService {
       action: 'service_account.created',
       targetType: 'service_account',
       targetId: sa.id,
-      details: { name: sa.name, scopes: sa.scopes, key_prefix: prefix },
+      details: {
+        name: sa.name,
+        scopes: sa.scopes,
+        key_prefix: prefix,
+        organization_id: sa.organizationId ?? null,
+      },
     });
     return ServiceAccountService.issued(sa, key);
   }
@@ -111,6 +129,7 @@ export class ServiceAccountService {
     return {
       service_account_id: sa.id,
       name: sa.name,
+      organization_id: sa.organizationId ?? null,
       api_key: key,
       key_prefix: sa.keyPrefix,
       scopes: sa.scopes as Scope[],
@@ -119,8 +138,11 @@ export class ServiceAccountService {
     };
   }
 
-  async list(): Promise<ReturnType<typeof ServiceAccountService.toView>[]> {
-    const rows = await this.orm.em.fork().find(ServiceAccount, {}, { orderBy: { createdAt: 'desc' } });
+  /** Every account, or only `organizationId`'s (what an organization's admin may see). */
+  async list(organizationId?: string | null): Promise<ReturnType<typeof ServiceAccountService.toView>[]> {
+    const rows = await this.orm.em
+      .fork()
+      .find(ServiceAccount, organizationId ? { organizationId } : {}, { orderBy: { createdAt: 'desc' } });
     return rows.map((sa) => ServiceAccountService.toView(sa));
   }
 
@@ -140,7 +162,8 @@ export class ServiceAccountService {
   ): Promise<ReturnType<typeof ServiceAccountService.toView>> {
     const em = this.orm.em.fork();
     const sa = await em.findOne(ServiceAccount, { id });
-    if (!sa)
+    // An organization's admin manages only its organization's accounts; others answer like missing ones.
+    if (!sa || (actor?.organizationId && sa.organizationId !== actor.organizationId))
       throw new LabelerError('SERVICE_ACCOUNT_NOT_FOUND', `Service account ${id} not found.`, {
         details: { service_account_id: id },
       });
@@ -174,7 +197,8 @@ export class ServiceAccountService {
   ): Promise<CreatedServiceAccount & { previous_key_expires_at: string | null }> {
     const em = this.orm.em.fork();
     const sa = await em.findOne(ServiceAccount, { id });
-    if (!sa)
+    // An organization's admin manages only its organization's accounts; others answer like missing ones.
+    if (!sa || (actor?.organizationId && sa.organizationId !== actor.organizationId))
       throw new LabelerError('SERVICE_ACCOUNT_NOT_FOUND', `Service account ${id} not found.`, {
         details: { service_account_id: id },
       });

@@ -1,9 +1,9 @@
 import { datasetIdSchema, jobSchema } from '@labeler/core';
 import { z } from 'zod';
-import { adminProcedure, authedProcedure, router, scopedProcedure } from '../../trpc/init.js';
+import { adminProcedure, router, scopedProcedure } from '../../trpc/init.js';
 
 export const filesRouter = router({
-  list: authedProcedure
+  list: scopedProcedure('datasets:read')
     .input(
       z.object({
         dataset_id: datasetIdSchema,
@@ -83,7 +83,7 @@ export const filesRouter = router({
     .input(z.object({ dataset_id: datasetIdSchema }))
     .output(z.object({ job: jobSchema, deduplicated: z.boolean() }))
     .mutation(async ({ ctx, input }) => {
-      await ctx.app.datasets.getVisible(ctx.principal, input.dataset_id);
+      await ctx.app.datasets.getWritable(ctx.principal, input.dataset_id);
       const started = await ctx.app.jobs.startJob(
         'dataset.adopt-files',
         { dataset_id: input.dataset_id },
@@ -97,7 +97,7 @@ export const filesRouter = router({
   adoptExisting: adminProcedure
     .input(z.object({ dataset_id: datasetIdSchema }))
     .mutation(async ({ ctx, input }) => {
-      await ctx.app.datasets.getVisible(ctx.principal, input.dataset_id);
+      await ctx.app.datasets.getWritable(ctx.principal, input.dataset_id);
       return ctx.app.jobs.startJob(
         'dataset.adopt-files',
         { dataset_id: input.dataset_id },
@@ -107,7 +107,7 @@ export const filesRouter = router({
   buildArchive: adminProcedure
     .input(z.object({ dataset_id: datasetIdSchema, version: z.number().int().min(1).optional() }))
     .mutation(async ({ ctx, input }) => {
-      await ctx.app.datasets.getVisible(ctx.principal, input.dataset_id);
+      await ctx.app.datasets.getWritable(ctx.principal, input.dataset_id);
       const version = await ctx.app.datasets.getVersion(input.dataset_id, input.version);
       return ctx.app.storageFiles.startArchiveBuild(input.dataset_id, version.version, ctx.principal.id);
     }),

@@ -370,7 +370,7 @@ export class StorageFilesService {
     expiresInSeconds: number,
   ) {
     const app = this.app();
-    const dataset = await app.datasets.getVisible(principal, datasetId);
+    const dataset = await app.datasets.getWritable(principal, datasetId);
     const storage = await this.storageOf(dataset).catch(asStorageUnavailable);
     if (!storage.presignPut) {
       throw new LabelerError(
