@@ -420,7 +420,8 @@ describe('budgets per IP (item 12)', () => {
     }
     expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
-    expectEnvelope(last!.body, 'RATE_LIMIT_EXCEEDED');
+    const envelope = expectEnvelope(last!.body, 'RATE_LIMIT_EXCEEDED');
+    expect(envelope.error.details.retry_after_seconds).toBeGreaterThan(0);
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(lookups()).toBeLessThanOrEqual(20);
     // Missing credentials count too (they cost no lookup, but the budget is the IP's).

@@ -21,7 +21,7 @@ export const MAX_JSON_DEPTH = 64;
 
 export interface BodyLimits {
   maxBytes: number;
-  /** The whole body must arrive within this many ms of the request's start (0: no deadline). */
+  /** The whole body must arrive within this many ms of when reading starts (0: no deadline). */
   timeoutMs: number;
 }
 

@@ -29,7 +29,10 @@ export class UnauthenticatedBudget {
     throw new LabelerError(
       'RATE_LIMIT_EXCEEDED',
       `Too many requests without a valid credential from this address. Wait ${seconds} s, then send a valid key.`,
-      { retryAfterSeconds: seconds, details: { reason: 'unauthenticated_budget' } },
+      {
+        retryAfterSeconds: seconds,
+        details: { reason: 'unauthenticated_budget', retry_after_seconds: seconds },
+      },
     );
   }
 
