@@ -203,7 +203,7 @@ describe('body-less POSTs (item 11)', () => {
     });
   }
 
-  it('revoke, uploads/complete, versions, pull and task annotations accept no body (fetch and httpx)', async () => {
+  it('every POST whose body has no required field (revoke, uploads/complete, pull, task annotations, …) accepts none, from fetch and httpx', async () => {
     const sa = await createServiceAccount(server, ['datasets:read'], 'to-revoke');
     const revoke = await raw(`/api/v1/auth/service-accounts/${sa.service_account_id}/revoke`, {
       method: 'POST',
@@ -229,6 +229,33 @@ describe('body-less POSTs (item 11)', () => {
       expect(res.status, `${path}: ${res.text}`).not.toBe(415);
       expect(res.status).toBeLessThan(500);
       expect((await httpxPost(path)).status).not.toBe(415);
+    }
+    // Every POST of the OpenAPI document whose body has no required field, sent with no body both ways.
+    const doc = (await raw('/api/v1/openapi.json', { token: null })).body as {
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema?: { required?: string[] } }> } }>
+      >;
+    };
+    const bodyless = Object.entries(doc.paths).filter(([, ops]) => {
+      const body = ops.post?.requestBody;
+      return ops.post && !body?.content['application/json']?.schema?.required?.length;
+    });
+    expect(bodyless.length).toBeGreaterThanOrEqual(8);
+    for (const [template] of bodyless) {
+      for (const send of ['fetch', 'httpx'] as const) {
+        const sa = await createServiceAccount(server, ['datasets:read'], `bodyless-${send}`);
+        const path = `/api/v1${template}`
+          .replace('{dataset_id}', datasetId)
+          .replace('{service_account_id}', sa.service_account_id)
+          .replace('{project_id}', 'prj_0000000000000000')
+          .replace('{task_id}', '1');
+        const res = send === 'fetch' ? await raw(path, { method: 'POST' }) : await httpxPost(path);
+        expect(res.status, `${send} POST ${template}: ${JSON.stringify(res.body)}`).not.toBe(415);
+        expect(res.status, `${send} POST ${template}`).toBeLessThan(500);
+        if (res.status >= 400)
+          expect((res.body as { error: { code: string } }).error.code).not.toBe('VALIDATION_ERROR');
+      }
     }
     // Empty body with a non-JSON content type: still nothing to read.
     const typed = await raw(`/api/v1/datasets/${datasetId}/uploads/complete`, {
