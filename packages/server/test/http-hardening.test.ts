@@ -71,16 +71,12 @@ function expectCleanError(
   expect(res.text).not.toMatch(/\bat .+\.(ts|js|mjs):\d+|node_modules/);
 }
 
-/**
- * The LabelerError code of a /trpc answer: in tRPC's shape (data.labeler) from a procedure, or in the
- * envelope when the request was refused before tRPC read it.
- */
+/** The LabelerError code of a /trpc answer: tRPC's error shape carries it in data.labeler (one per batched call). */
 function trpcCode(body: unknown): string | undefined {
   const one = (Array.isArray(body) ? body[0] : body) as {
-    error?: { code?: unknown; data?: { labeler?: { code?: string } } };
+    error?: { data?: { labeler?: { code?: string } } };
   } | null;
-  const code = one?.error?.data?.labeler?.code ?? one?.error?.code;
-  return typeof code === 'string' ? code : undefined;
+  return one?.error?.data?.labeler?.code;
 }
 
 describe('JSON depth and text on every door (item 5)', () => {
@@ -142,6 +138,13 @@ describe('JSON depth and text on every door (item 5)', () => {
     expect(trpcCode(trpc.body)).toBe('VALIDATION_ERROR');
     const query = await raw(`/trpc/datasets.list?input=${encodeURIComponent('{"q":"\\ud800"}')}`);
     expect(query.status, query.text).toBe(400);
+    // A refused batch answers one tRPC error per call, as tRPC clients expect.
+    const batch = await raw(
+      `/trpc/datasets.list,datasets.list?batch=1&input=${encodeURIComponent('{"0":{"q":"\\u0000"},"1":{}}')}`,
+    );
+    expect(batch.status, batch.text).toBe(400);
+    expect((batch.body as unknown[]).length).toBe(2);
+    expect(trpcCode(batch.body)).toBe('VALIDATION_ERROR');
     // A surrogate pair (an emoji) is well-formed and accepted.
     const ok = await raw('/api/v1/datasets', {
       method: 'POST',

@@ -20,6 +20,7 @@ import { createPlatformLane } from './platform-lane.js';
 import { checkJsonText, jsonDoor } from './request-body.js';
 import { createRouteLabeler } from './route-label.js';
 import { apiHeaders, compressed, consoleRouter, pageHeaders } from './security.js';
+import { trpcRefusal } from './trpc-refusal.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Calls per tRPC batch request (the console batches what one screen renders, far fewer). */
@@ -113,17 +114,12 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
 
   // PostgreSQL cannot store NUL in text: refuse it in the URL up front, for every route. JSON (bodies,
   // tRPC's ?input=) is checked by the JSON doors (request-body.ts): depth, NUL, lone surrogates.
-  const refuseNul = (req: Request, res: Response, next: NextFunction) => {
-    if (/%00/i.test(req.originalUrl)) return sendError(res, requestErrors.nul(), String(req.id));
-    next();
+  const refuseNul = (req: Request, _res: Response, next: NextFunction) => {
+    next(/%00/i.test(req.originalUrl) ? requestErrors.nul() : undefined);
   };
-  const trpcQueryInput = (req: Request, res: Response, next: NextFunction) => {
+  const trpcQueryInput = (req: Request, _res: Response, next: NextFunction) => {
     const input = typeof req.query.input === 'string' ? req.query.input : undefined;
-    try {
-      if (input) checkJsonText(input);
-    } catch (error) {
-      return sendError(res, toLabelerError(error), String(req.id));
-    }
+    if (input) checkJsonText(input);
     next();
   };
   const bodyTimeoutMs = app.config.LABELER_BODY_TIMEOUT_MS;
@@ -156,6 +152,7 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
       maxBodySize: TRPC_MAX_BODY_BYTES,
       maxBatchSize: MAX_TRPC_BATCH,
     }),
+    trpcRefusal,
   );
 
   http.use(
