@@ -389,6 +389,45 @@ describe('header and body timeouts, early 413 (item 12)', () => {
     }
   });
 
+  it('drops a slow body sent to a route that never reads it (after its answer)', async () => {
+    const socket = await rawSocket();
+    socket.write('POST /no-such-route HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc');
+    const result = await untilClosed(socket, 15_000);
+    expect(result.data).toMatch(/^HTTP\/1\.1 404/);
+    expect(result.closed).toBe(true);
+  });
+
+  it('keeps a presigned upload that streams for longer than the body timeout', async () => {
+    const res = await server.request(`/api/v1/datasets/${datasetId}/uploads`, {
+      method: 'POST',
+      body: { files: [{ path: 'slow.bin' }] },
+    });
+    expect(res.status, res.text).toBe(200);
+    const [upload] = (res.body as { uploads: Array<{ upload_url: string; headers: Record<string, string> }> })
+      .uploads;
+    const chunks = 10;
+    const status = await new Promise<number>((resolve, reject) => {
+      const put = httpRequest(
+        upload!.upload_url,
+        { method: 'PUT', headers: { ...upload!.headers, 'content-length': String(chunks * 1024) } },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode!);
+        },
+      );
+      put.on('error', reject);
+      let sent = 0;
+      // 10 chunks 500 ms apart: 4.5 s, well past the body deadline (1.5 s + 1 s).
+      const tick = () => {
+        put.write(Buffer.alloc(1024, 1));
+        if (++sent < chunks) setTimeout(tick, 500);
+        else put.end();
+      };
+      tick();
+    });
+    expect(status).toBe(200);
+  });
+
   it('refuses an oversized chunked body with 413 as soon as it crosses the limit, without reading the rest', async () => {
     for (const path of ['/api/v1/datasets', '/api/v1/datasets/batch', '/trpc/datasets.create']) {
       const socket = await rawSocket();

@@ -19,6 +19,7 @@ import { localStorageRouter } from './local-storage.js';
 import { createPlatformLane } from './platform-lane.js';
 import { checkJsonText, jsonDoor } from './request-body.js';
 import { createRouteLabeler } from './route-label.js';
+import { withBodyDeadline } from './server-timeouts.js';
 import { apiHeaders, compressed, consoleRouter, pageHeaders } from './security.js';
 import { trpcRefusal } from './trpc-refusal.js';
 
@@ -216,9 +217,10 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
 /** The server's request listener: the Platform's REST fast lane first, everything else through express. */
 export function createRequestListener(app: AppServices, options: HttpAppOptions = {}): RequestListener {
   const http = createHttpApp(app, options);
-  if (options.platformLane === false) return http;
+  const bodyTimeoutMs = app.config.LABELER_BODY_TIMEOUT_MS;
+  if (options.platformLane === false) return withBodyDeadline(http, bodyTimeoutMs);
   const lane = createPlatformLane(app);
-  return (req, res) => {
+  return withBodyDeadline((req, res) => {
     if (!lane(req, res)) http(req, res);
-  };
+  }, bodyTimeoutMs);
 }
