@@ -108,6 +108,12 @@ describe('JSON depth and text on every door (item 5)', () => {
     );
     expect(trpcQuery.status).toBe(400);
     expect(trpcCode(trpcQuery.body)).toBe('VALIDATION_ERROR');
+    // tRPC reads the first `input`; a second one must not hide it from the check.
+    const repeated = await raw(
+      `/trpc/datasets.list?input=${encodeURIComponent(`{"tags":${nested(1000)}}`)}&input=%7B%7D`,
+    );
+    expect(repeated.status).toBe(400);
+    expect((repeated.body as { error: { message: string } }).error.message).toMatch(/nested more than 64/);
     // 64 levels is still JSON the schema then judges (a normal 400 naming the field, not the depth refusal).
     const shallow = await raw('/api/v1/datasets', {
       method: 'POST',

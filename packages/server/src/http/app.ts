@@ -119,8 +119,11 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
     next(/%00/i.test(req.originalUrl) ? requestErrors.nul() : undefined);
   };
   const trpcQueryInput = (req: Request, _res: Response, next: NextFunction) => {
-    const input = typeof req.query.input === 'string' ? req.query.input : undefined;
-    if (input) checkJsonText(input);
+    const at = req.originalUrl.indexOf('?');
+    // Every value: a repeated `input` must not hide one from the check.
+    if (at !== -1)
+      for (const input of new URLSearchParams(req.originalUrl.slice(at)).getAll('input'))
+        checkJsonText(input);
     next();
   };
   const bodyTimeoutMs = app.config.LABELER_BODY_TIMEOUT_MS;

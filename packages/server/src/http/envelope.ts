@@ -147,6 +147,7 @@ export const requestErrors = {
     ),
   invalidJson: () => new LabelerError('VALIDATION_ERROR', 'The request body is not valid JSON.'),
   tooLarge: () => new LabelerError('PAYLOAD_TOO_LARGE', 'The request body is too large.'),
+  incomplete: () => new LabelerError('VALIDATION_ERROR', 'The request body was not received completely.'),
   bodyTimeout: () =>
     new LabelerError('VALIDATION_ERROR', 'The request body did not arrive in time.', { status: 408 }),
   tooManyCalls: (max: number) =>

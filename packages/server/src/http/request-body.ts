@@ -44,7 +44,6 @@ export function readBodyText(req: IncomingMessage, limits: BodyLimits): Promise<
       if (timer) clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', stop);
       if (error) {
         // Stop reading: the error answer carries Connection: close, so the rest is never read.
         req.pause();
@@ -66,7 +65,8 @@ export function readBodyText(req: IncomingMessage, limits: BodyLimits): Promise<
     }
     req.on('data', onData);
     req.once('end', onEnd);
-    req.once('error', stop);
+    // The client went away mid-body: nobody will read the answer, but it is a client error, not ours.
+    req.once('error', () => stop(requestErrors.incomplete()));
   });
 }
 

@@ -43,19 +43,19 @@ export class AuthService {
       cookies: headers.cookie ? parseCookies(headers.cookie) : {},
       ...(ip ? { ip } : {}),
     };
-    const budget = ip ? this.#budget : null;
-    if (!budget) return this.#run(request);
+    const budget = this.#budget;
+    if (!budget || !ip) return this.#run(request);
     const credential = headers.authorization ?? headers.cookie;
-    budget.admit(ip!, credential);
+    budget.admit(ip, credential);
     let principal: Principal | null;
     try {
       principal = await this.#run(request);
     } catch (error) {
-      if (isLabelerError(error) && error.code === 'UNAUTHENTICATED') budget.failed(ip!);
+      if (isLabelerError(error) && error.code === 'UNAUTHENTICATED') budget.failed(ip);
       throw error;
     }
-    if (principal && credential !== undefined) budget.succeeded(credential);
-    else if (!principal) budget.failed(ip!);
+    if (!principal) budget.failed(ip);
+    else if (credential !== undefined) budget.succeeded(credential);
     return principal;
   }
 
