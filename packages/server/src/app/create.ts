@@ -7,6 +7,7 @@ import { ChangeFeed } from '../db/change-feed.js';
 import { createFastSql } from '../db/fast-sql.js';
 import { migrate, openDatabase, pgliteDirFor, type Orm } from '../db/orm.js';
 import { createRequestListener, type HttpAppOptions } from '../http/app.js';
+import { applyServerTimeouts } from '../http/server-timeouts.js';
 import { Metrics } from '../http/metrics.js';
 import { createJobRuntime } from '../jobs/runtime.js';
 import type { JobDefinition } from '../jobs/types.js';
@@ -137,7 +138,7 @@ export async function createServices(
     keys,
     metrics,
     plugins,
-    auth: new AuthService(authInstances),
+    auth: new AuthService(authInstances, { unauthenticatedPerIp: config.LABELER_UNAUTHENTICATED_PER_IP }),
     audit,
     rateLimits: new RateLimitService(sql),
     serviceAccounts,
@@ -208,7 +209,7 @@ export async function startServer(
     );
   };
   const server = createServer((req, res) => handler(req, res));
-  server.keepAliveTimeout = 65_000;
+  applyServerTimeouts(server, config);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());

@@ -44,6 +44,12 @@ export const envSchema = z.object({
   LABELER_SESSION_TTL_HOURS: int(1, 24 * 90).default(12),
   /** Largest body a presigned local-disk upload accepts (default 5 GiB, S3's single-PUT limit). */
   LABELER_MAX_UPLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(5 * 1024 ** 3),
+  /** Requests per minute and client IP that carry no valid credential (missing, malformed, unknown, expired). */
+  LABELER_UNAUTHENTICATED_PER_IP: int(1, 1_000_000).default(300),
+  /** A request's headers must arrive within this (slow-header clients are disconnected). */
+  LABELER_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** A JSON body must arrive within this (408 otherwise); presigned uploads have no total limit, only idle time. */
+  LABELER_BODY_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLabelerError, LabelerError, toLabelerError } from '@labeler/core';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
@@ -12,14 +11,22 @@ import { appRouter } from '../trpc/app-router.js';
 import { createRequestContext, type RequestContext } from '../trpc/context.js';
 import { labelerErrorOf } from '../trpc/errors.js';
 import { docsRouter } from './docs.js';
-import { JSON_CONTENT_TYPE, requestErrors, restEnvelope, retryAfterFor, sendError } from './envelope.js';
+import { requestErrors, restEnvelope, retryAfterFor, sendError } from './envelope.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { readiness } from './health.js';
 import { localStorageRouter } from './local-storage.js';
 import { createPlatformLane } from './platform-lane.js';
-import { routeLabel } from './route-label.js';
+import { checkJsonText, jsonDoor } from './request-body.js';
+import { createRouteLabeler } from './route-label.js';
+import { withBodyDeadline } from './server-timeouts.js';
+import { apiHeaders, compressed, consoleRouter, pageHeaders } from './security.js';
+import { trpcRefusal } from './trpc-refusal.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Calls per tRPC batch request (the console batches what one screen renders, far fewer). */
+export const MAX_TRPC_BATCH = 50;
+const TRPC_MAX_BODY_BYTES = 5 * 1024 * 1024;
+const REST_MAX_BODY_BYTES = 1024 * 1024;
 
 function responseMeta({
   ctx,
@@ -71,10 +78,15 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
       },
     }),
   );
+  const routeLabel = createRouteLabeler(
+    appRouter,
+    (options.extraRoutes ?? []).map((extra) => extra.path),
+  );
   http.use((req, res, next) => {
     const end = app.metrics.httpDuration.startTimer({ method: req.method });
     res.on('finish', () => {
-      const route = routeLabel(req.originalUrl.split('?')[0] ?? '/');
+      const route =
+        (res.locals.routeLabel as string | undefined) ?? routeLabel(req.originalUrl.split('?')[0] ?? '/');
       end({ route });
       app.metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
     });
@@ -97,19 +109,23 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
     openApiDocument ??= buildOpenApiDocument(appRouter, app.config.publicUrl);
     res.json(openApiDocument);
   });
-  http.use('/docs', docsRouter());
+  http.use('/docs', pageHeaders({ inlineStyles: true }), compressed(), docsRouter());
   http.use('/storage/local', localStorageRouter(app));
 
-  // PostgreSQL cannot store NUL in text: refuse it anywhere in a request up front, for every route.
-  const refuseNul = (req: Request, res: Response, next: NextFunction) => {
-    if (
-      /%00/i.test(req.originalUrl) ||
-      (req.body !== undefined && JSON.stringify(req.body).includes('\\u0000'))
-    ) {
-      return sendError(res, requestErrors.nul(), String(req.id));
-    }
+  // PostgreSQL cannot store NUL in text: refuse it in the URL up front, for every route. JSON (bodies,
+  // tRPC's ?input=) is checked by the JSON doors (request-body.ts): depth, NUL, lone surrogates.
+  const refuseNul = (req: Request, _res: Response, next: NextFunction) => {
+    next(/%00/i.test(req.originalUrl) ? requestErrors.nul() : undefined);
+  };
+  const trpcQueryInput = (req: Request, _res: Response, next: NextFunction) => {
+    const at = req.originalUrl.indexOf('?');
+    // Every value: a repeated `input` must not hide one from the check.
+    if (at !== -1)
+      for (const input of new URLSearchParams(req.originalUrl.slice(at)).getAll('input'))
+        checkJsonText(input);
     next();
   };
+  const bodyTimeoutMs = app.config.LABELER_BODY_TIMEOUT_MS;
 
   const createContext = ({ req, res }: { req: Request; res: Response }) =>
     createRequestContext(app, req, res);
@@ -127,49 +143,45 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
 
   http.use(
     '/trpc',
+    apiHeaders,
     refuseNul,
+    trpcQueryInput,
+    jsonDoor({ maxBytes: TRPC_MAX_BODY_BYTES, timeoutMs: bodyTimeoutMs }, { raw: true }),
     createExpressMiddleware({
       router: appRouter,
       createContext,
       responseMeta,
       onError,
-      maxBodySize: 5 * 1024 * 1024,
+      maxBodySize: TRPC_MAX_BODY_BYTES,
+      maxBatchSize: MAX_TRPC_BATCH,
     }),
+    trpcRefusal,
   );
 
   http.use(
     '/api/v1',
-    express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }),
-    restEnvelope,
+    apiHeaders,
     refuseNul,
-    (req: Request, res: Response, next: NextFunction) => {
-      // The OpenAPI adapter only reads JSON bodies; anything else is a clear 415, not an adapter crash.
-      const type = req.headers['content-type'];
-      if (['POST', 'PUT', 'PATCH'].includes(req.method) && type && !JSON_CONTENT_TYPE.test(type)) {
-        return sendError(res, requestErrors.notJson(), String(req.id));
-      }
-      next();
-    },
+    // JSON bodies only (the OpenAPI adapter reads nothing else: a clear 415, not an adapter crash); a
+    // POST without a body is `{}`, so body-less routes (revoke, uploads/complete, pull) take no content type.
+    jsonDoor({ maxBytes: REST_MAX_BODY_BYTES, timeoutMs: bodyTimeoutMs }),
+    restEnvelope,
     createOpenApiExpressMiddleware({
       router: appRouter,
       createContext,
       responseMeta,
       onError,
-      maxBodySize: 1024 * 1024,
+      maxBodySize: REST_MAX_BODY_BYTES,
     }),
   );
 
   for (const extra of options.extraRoutes ?? []) http.use(extra.path, extra.router);
 
   const consoleDir = app.config.LABELER_CONSOLE_DIR ?? join(import.meta.dirname, '../../../admin/dist');
-  if (existsSync(join(consoleDir, 'index.html'))) {
-    http.use(express.static(consoleDir, { index: false, maxAge: '1h' }));
-    http.get(/^\/(?!api\/|trpc\/|docs|storage\/).*/, (req, res, next) => {
-      if (!req.accepts('html')) return next();
-      res.sendFile(join(consoleDir, 'index.html'));
-    });
-  } else {
-    http.get('/', (_req, res) => {
+  const consoleApp = consoleRouter(consoleDir);
+  if (consoleApp) http.use(consoleApp);
+  else {
+    http.get('/', pageHeaders({ inlineStyles: false }), (_req, res) => {
       res
         .type('html')
         .send(
@@ -206,9 +218,10 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
 /** The server's request listener: the Platform's REST fast lane first, everything else through express. */
 export function createRequestListener(app: AppServices, options: HttpAppOptions = {}): RequestListener {
   const http = createHttpApp(app, options);
-  if (options.platformLane === false) return http;
+  const bodyTimeoutMs = app.config.LABELER_BODY_TIMEOUT_MS;
+  if (options.platformLane === false) return withBodyDeadline(http, bodyTimeoutMs);
   const lane = createPlatformLane(app);
-  return (req, res) => {
+  return withBodyDeadline((req, res) => {
     if (!lane(req, res)) http(req, res);
-  };
+  }, bodyTimeoutMs);
 }

@@ -140,9 +140,26 @@ export const requestErrors = {
       'UNSUPPORTED_MEDIA_TYPE',
       'Send the request body as JSON (Content-Type: application/json).',
     ),
+  malformedText: () =>
+    new LabelerError(
+      'VALIDATION_ERROR',
+      'The request contains text that is not well-formed UTF-16 (a lone surrogate, e.g. "\\ud800"); send valid Unicode.',
+    ),
   invalidJson: () => new LabelerError('VALIDATION_ERROR', 'The request body is not valid JSON.'),
   tooLarge: () => new LabelerError('PAYLOAD_TOO_LARGE', 'The request body is too large.'),
+  incomplete: () => new LabelerError('VALIDATION_ERROR', 'The request body was not received completely.'),
+  bodyTimeout: () =>
+    new LabelerError('VALIDATION_ERROR', 'The request body did not arrive in time.', { status: 408 }),
+  tooManyCalls: (max: number) =>
+    new LabelerError('VALIDATION_ERROR', `A tRPC batch may hold at most ${max} calls.`, {
+      details: { max_batch_size: max },
+    }),
 };
+
+/** 413 and 408 leave an unread body on the connection: close it rather than read the rest. */
+export function closesConnection(status: number): boolean {
+  return status === 413 || status === 408;
+}
 
 /** JSON content types (application/json and application/*+json). */
 export const JSON_CONTENT_TYPE = /^application\/([\w.+-]+\+)?json\b/i;
@@ -151,5 +168,6 @@ export function sendError(res: Response, error: LabelerError, requestId?: string
   if (res.headersSent) return;
   const retryAfter = retryAfterFor(error);
   if (retryAfter) res.setHeader('Retry-After', retryAfter);
+  if (closesConnection(error.status)) res.setHeader('Connection', 'close');
   res.status(error.status).json(envelopeOf(error, requestId));
 }

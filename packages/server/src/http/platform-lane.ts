@@ -9,6 +9,7 @@ import { authenticationRequired, requireScope } from '../trpc/init.js';
 import type { LaneRoute, PlatformContext } from '../trpc/platform.js';
 import { fromZodError } from '../trpc/errors.js';
 import {
+  closesConnection,
   envelopeOf,
   etagMatches,
   JSON_CONTENT_TYPE,
@@ -16,6 +17,8 @@ import {
   retryAfterFor,
   weakEtag,
 } from './envelope.js';
+import { declaresNoBody, parseJsonBody, readBodyText } from './request-body.js';
+import { API_HEADERS } from './security.js';
 
 /**
  * The REST fast lane for the Platform's hot routes (get, list, permissions, download-url, batch). The
@@ -92,45 +95,14 @@ function queryInput(search: string): Record<string, string | string[]> {
   return input;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) return reject(requestErrors.tooLarge());
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(requestErrors.tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.once('end', () =>
-      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')),
-    );
-    req.once('error', reject);
-  });
-}
-
-async function bodyInput(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function bodyInput(req: IncomingMessage, timeoutMs: number): Promise<Record<string, unknown>> {
+  // A POST without a body (httpx.post(url), fetch without body) is `{}`: the schema names what is missing.
+  if (declaresNoBody(req)) return {};
   const type = req.headers['content-type'];
-  if (type && !JSON_CONTENT_TYPE.test(type)) {
-    throw requestErrors.notJson();
-  }
-  const text = await readBody(req);
-  // Like express.json: no JSON content type, no body.
-  if (!type || !text) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw requestErrors.invalidJson();
-  }
-  // A NUL can only arrive escaped (JSON text forbids raw control characters), so most bodies skip the walk.
-  if (text.includes('u0000') && JSON.stringify(parsed).includes('\\u0000')) throw requestErrors.nul();
+  if (!type || !JSON_CONTENT_TYPE.test(type)) throw requestErrors.notJson();
+  const text = await readBodyText(req, { maxBytes: MAX_BODY_BYTES, timeoutMs });
+  if (!text) return {};
+  const parsed = parseJsonBody(text);
   // As the generic adapter merges it: only an object's fields become input; the schema then names what is missing.
   return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
     ? (parsed as Record<string, unknown>)
@@ -182,7 +154,8 @@ async function serve(
   let failure: unknown;
   try {
     if (/%00/i.test(search) || /%00/i.test(path)) throw requestErrors.nul();
-    const raw: Record<string, unknown> = req.method === 'GET' ? queryInput(search) : await bodyInput(req);
+    const raw: Record<string, unknown> =
+      req.method === 'GET' ? queryInput(search) : await bodyInput(req, app.config.LABELER_BODY_TIMEOUT_MS);
     for (let i = 0; i < params.length; i++) raw[params[i]!] = decodeParam(match[i + 1]!);
 
     const principal = await app.auth.authenticateRequest(req.method!, path, req.headers, ip);
@@ -238,8 +211,8 @@ function send(
   requestId: string,
 ): void {
   if (res.headersSent) return;
-  const headers: Record<string, string | number> = { ...extra, 'X-Request-Id': requestId };
-  if (status === 413) headers.Connection = 'close';
+  const headers: Record<string, string | number> = { ...extra, ...API_HEADERS, 'X-Request-Id': requestId };
+  if (closesConnection(status)) headers.Connection = 'close';
   if (body === undefined) {
     res.writeHead(status, headers);
     res.end();

@@ -6,7 +6,7 @@ import type { PluginDefinition } from '@labeler/core';
 import { type RunningServer, startServer } from '../app/create.js';
 import type { AppServices } from '../app/services.js';
 import { loadConfig } from '../config/env.js';
-import { createLogger } from '../lib/logger.js';
+import { createLogger, type Logger } from '../lib/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestServer {
@@ -37,6 +37,8 @@ export interface TestServerOptions {
   workers?: boolean;
   /** false: serve every REST route through the generic adapter (to compare with the fast lane). */
   platformLane?: boolean;
+  /** The server's logger (default: pino at LABELER_TEST_LOG_LEVEL, silent); e.g. to assert what was logged. */
+  logger?: Logger;
 }
 
 /**
@@ -69,7 +71,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   let running: RunningServer;
   try {
     running = await startServer(config, {
-      logger: createLogger(config.LOG_LEVEL),
+      logger: options.logger ?? createLogger(config.LOG_LEVEL),
       ...(options.plugins ? { plugins: options.plugins } : {}),
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.platformLane !== undefined ? { platformLane: options.platformLane } : {}),

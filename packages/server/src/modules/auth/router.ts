@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { authedProcedure, publicProcedure, router } from '../../trpc/init.js';
 import { LOCALES, SESSION_COOKIE } from './admin-users.js';
 
+/** Sign-in attempts per minute from one address, whatever the emails. */
+const SIGN_IN_PER_IP = 20;
+
 /** The session cookie's token (decoded), parsed the same way as the auth plugin does. */
 function sessionTokenOf(req: Request | null): string | undefined {
   const header = req?.headers.cookie;
@@ -30,18 +33,23 @@ export const authRouter = router({
   signIn: publicProcedure
     .input(z.object({ email: z.string().trim().email().max(320), password: z.string().min(1).max(1000) }))
     .mutation(async ({ ctx, input }) => {
-      const bucket = await ctx.app.rateLimits.consume([
+      // Per address and email (guessing one password), and per address (spraying many emails).
+      const buckets = await ctx.app.rateLimits.consume([
         {
           policy: { name: 'sign-in', limit: 10, windowSeconds: 60 },
           key: `${ctx.ip ?? 'unknown'}:${input.email.toLowerCase()}`,
         },
+        {
+          policy: { name: 'sign-in-ip', limit: SIGN_IN_PER_IP, windowSeconds: 60 },
+          key: ctx.ip ?? 'unknown',
+        },
       ]);
-      if (bucket[0]?.exceeded) {
-        throw new LabelerError(
-          'RATE_LIMIT_EXCEEDED',
-          `Too many sign-in attempts. Wait ${bucket[0].resetSeconds} s.`,
-          { retryAfterSeconds: bucket[0].resetSeconds },
-        );
+      const exceeded = buckets.filter((b) => b.exceeded);
+      if (exceeded.length) {
+        const wait = Math.max(...exceeded.map((b) => b.resetSeconds));
+        throw new LabelerError('RATE_LIMIT_EXCEEDED', `Too many sign-in attempts. Wait ${wait} s.`, {
+          retryAfterSeconds: wait,
+        });
       }
       const { token, session } = await ctx.app.adminUsers.signIn(input.email, input.password, {
         ip: ctx.ip,
