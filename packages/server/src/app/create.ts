@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/env.js';
 import { ChangeFeed } from '../db/change-feed.js';
 import { createFastSql } from '../db/fast-sql.js';
 import { migrate, openDatabase, pgliteDirFor, type Orm } from '../db/orm.js';
+import { timeoutsOf } from '../db/timeouts.js';
 import { createRequestListener, type HttpAppOptions } from '../http/app.js';
 import { Metrics } from '../http/metrics.js';
 import { createJobRuntime } from '../jobs/runtime.js';
@@ -64,13 +65,14 @@ export async function createServices(
       databaseUrl: config.DATABASE_URL,
       pgliteDataDir: pgliteDirFor(config.dataDir),
       poolMax: config.DATABASE_POOL_MAX,
+      timeouts: timeoutsOf(config),
     }));
   if (!options.orm) {
     const applied = await migrate(orm);
     if (applied.length) logger.info({ migrations: applied }, 'applied database migrations');
   }
 
-  const sql = createFastSql(orm, config.DATABASE_URL, config.DATABASE_POOL_MAX);
+  const sql = createFastSql(orm, config.DATABASE_URL, config.DATABASE_POOL_MAX, timeoutsOf(config));
   const metrics = new Metrics(!options.logger);
   const registry = new PluginRegistry(options.plugins ?? BUILTIN_PLUGINS);
   const plugins = new PluginHost({
