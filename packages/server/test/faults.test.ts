@@ -430,6 +430,83 @@ describe('fault suite', () => {
   });
 });
 
+describe('a server started while the database refuses connections', () => {
+  let db: TestDatabase;
+  let proxy: TcpProxy;
+  let child: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    proxy = await startTcpProxy(db.url);
+  });
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await proxy?.close();
+    await db?.drop();
+  });
+
+  it('retries with backoff, one clear line per attempt, and starts once the database appears', async () => {
+    await proxy.setMode('refuse');
+    child = spawn(
+      process.execPath,
+      ['--conditions=@labeler/source', '--import', 'tsx', join(here, 'fixtures/serve-child.ts')],
+      {
+        cwd: join(here, '..'),
+        env: {
+          ...process.env,
+          DATABASE_URL: proxy.url,
+          LOG_LEVEL: 'info',
+          DATABASE_CONNECT_TIMEOUT_MS: '1000',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = once(child, 'exit');
+    const retryLine = new RegExp(
+      `database not reachable at 127\\.0\\.0\\.1:${proxy.port} \\(ECONNREFUSED\\); retrying in [0-9.]+ m?s`,
+      'g',
+    );
+    const until = async (what: string, check: () => boolean, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!check()) {
+        if (child?.exitCode !== null)
+          throw new Error(`the server exited while waiting for ${what}:\n${output.slice(-2000)}`);
+        if (Date.now() > deadline) throw new Error(`no ${what} within ${ms} ms:\n${output.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    // Three attempts: 0.5 s, then 1 s between them (doubling, capped).
+    await until('three retry lines', () => (output.match(retryLine) ?? []).length >= 3, 20_000);
+    const delays = [...output.matchAll(/retrying in ([0-9.]+) (m?s)/g)].map(
+      (m) => Number(m[1]) * (m[2] === 's' ? 1000 : 1),
+    );
+    expect(delays.slice(0, 3)).toEqual([500, 1000, 2000]);
+    expect(output).not.toContain('LISTENING');
+
+    await proxy.setMode('forward');
+    await until('LISTENING', () => output.includes('LISTENING'), 30_000);
+    const url = /LISTENING (\S+)/.exec(output)![1]!;
+    const ready = await call(url, '/readyz');
+    console.log(
+      `fault suite: start-up against a refusing database — ${(output.match(retryLine) ?? []).length} retry lines, then ready (${ready.status})`,
+    );
+    expect(ready.status).toBe(200);
+    child.kill('SIGTERM');
+    await exited;
+  }, 60_000);
+});
+
 interface Worker {
   child: ChildProcess;
   pid: number;

@@ -7,6 +7,7 @@ import { ChangeFeed } from '../db/change-feed.js';
 import { createFastSql } from '../db/fast-sql.js';
 import { migrate, openDatabase, pgliteDirFor, type Orm } from '../db/orm.js';
 import { timeoutsOf } from '../db/timeouts.js';
+import { waitForDatabase } from '../db/wait.js';
 import { createRequestListener, type HttpAppOptions } from '../http/app.js';
 import { Metrics } from '../http/metrics.js';
 import { createJobRuntime } from '../jobs/runtime.js';
@@ -221,6 +222,13 @@ export async function startServer(
   if (!config.LABELER_PUBLIC_URL && config.PORT === 0) config.publicUrl = url;
   let services: AppServices;
   try {
+    // Started before its database (or during a failover): wait for it, answering 503 meanwhile.
+    if (config.DATABASE_URL && !options.orm)
+      await waitForDatabase(config.DATABASE_URL, {
+        connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+        maxWaitSeconds: config.DATABASE_STARTUP_WAIT_SECONDS,
+        logger: options.logger ?? createLogger(config.LOG_LEVEL),
+      });
     services = await createServices(config, options);
   } catch (error) {
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -12,6 +12,7 @@ const NETWORK_CODES = new Set([
   'ENETUNREACH',
   'EPIPE',
   'EAI_AGAIN',
+  'ENOTFOUND',
 ]);
 
 /**
