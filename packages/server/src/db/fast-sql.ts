@@ -4,7 +4,7 @@ import type { Orm } from './orm.js';
 import {
   DEFAULT_TIMEOUTS,
   type DatabaseTimeouts,
-  discardTimedOutConnections,
+  discardBrokenConnections,
   pgTimeoutOptions,
 } from './timeouts.js';
 
@@ -39,7 +39,7 @@ class PostgresFastSql implements FastSql {
       idleTimeoutMillis: IDLE_CONNECTION_MS,
       ...pgTimeoutOptions(timeouts),
     });
-    discardTimedOutConnections(this.#pool as unknown as Parameters<typeof discardTimedOutConnections>[0]);
+    discardBrokenConnections(this.#pool as unknown as Parameters<typeof discardBrokenConnections>[0]);
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.#pool.on('error', () => undefined);
   }

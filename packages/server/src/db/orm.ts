@@ -8,7 +8,7 @@ import { MIGRATIONS } from './migrations/index.js';
 import {
   DEFAULT_TIMEOUTS,
   type DatabaseTimeouts,
-  discardTimedOutConnections,
+  discardBrokenConnections,
   pgTimeoutOptions,
 } from './timeouts.js';
 
@@ -55,7 +55,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
       // Merged into pg's pool options by the driver.
       driverOptions: {
         ...pgTimeoutOptions(options.timeouts ?? DEFAULT_TIMEOUTS),
-        onPoolCreated: discardTimedOutConnections,
+        onPoolCreated: discardBrokenConnections,
       },
       debug: options.debug ?? false,
     } as Options)) as unknown as Orm;

@@ -1,4 +1,5 @@
 import type { AppConfig } from '../config/env.js';
+import { databaseUnavailableReason } from './unavailable.js';
 
 /** Time limits every PostgreSQL pool applies (config/env.ts: DATABASE_*_TIMEOUT_MS). */
 export interface DatabaseTimeouts {
@@ -40,31 +41,62 @@ export function pgTimeoutOptions(t: DatabaseTimeouts) {
   };
 }
 
-interface PoolLike {
-  on(event: 'connect', listener: (client: ClientLike) => void): unknown;
-}
 interface ClientLike {
   query: (...args: unknown[]) => unknown;
-  connection?: { stream?: { destroy(): void } };
+  release?: (error?: Error) => void;
+  end(): Promise<void>;
+}
+interface PoolLike {
+  on(event: 'connect' | 'acquire', listener: (client: ClientLike) => void): unknown;
+  on(event: 'release', listener: (error: unknown, client: ClientLike) => void): unknown;
 }
 
+/** Failures after which a connection is never used again; a statement or lock timeout leaves it sound. */
+const CONNECTION_SURVIVES = new Set(['57014', '55P03']);
+/** How long a broken connection may stay checked out before the pool is given it back. */
+const LEAK_GRACE_MS = 1_000;
+
 /**
- * A query that hit the client-side read timeout leaves its connection waiting for an answer that may
- * never come (a partition swallowed the request), and a pool that gets the client back without an
- * error (Kysely releases that way) would hand the dead connection out again. Closing its socket makes
- * the pool discard it.
+ * Keeps broken connections out of a pool.
+ * - A query that hit the client-side read timeout leaves its connection waiting for an answer that may
+ *   never come (a partition swallowed the request); a terminated backend (57P01, idle-in-transaction
+ *   timeout, a dropped socket) may reach the pool before the socket's end does. A pool that gets such
+ *   a client back without an error (Kysely releases that way) would hand it out again and fail the next
+ *   request too: it is ended on release, so the pool discards it.
+ * - Kysely never releases a transaction's connection whose rollback or commit failed, and on a dead
+ *   connection they always fail: each such transaction would take a pool slot for good (and make
+ *   pool.end() hang). A broken connection still checked out after LEAK_GRACE_MS is released for it.
  */
-export function discardTimedOutConnections(pool: PoolLike): void {
+export function discardBrokenConnections(pool: PoolLike): void {
+  const broken = new WeakSet<ClientLike>();
+  const checkedOut = new WeakSet<ClientLike>();
+  const markBroken = (client: ClientLike) => {
+    if (broken.has(client)) return;
+    broken.add(client);
+    setTimeout(() => {
+      if (!checkedOut.has(client)) return;
+      const release = client.release;
+      // Whoever holds it may still release it: that must not throw pg-pool's double-release error.
+      client.release = () => undefined;
+      release?.(new Error('connection broken and never released'));
+    }, LEAK_GRACE_MS).unref();
+  };
   pool.on('connect', (client) => {
     const query = client.query;
     client.query = function guardedQuery(this: unknown, ...args: unknown[]) {
       const result = query.apply(this, args);
       if (result && typeof (result as Promise<unknown>).then === 'function') {
         (result as Promise<unknown>).catch((error: unknown) => {
-          if ((error as Error | null)?.message === 'Query read timeout') client.connection?.stream?.destroy();
+          const reason = databaseUnavailableReason(error);
+          if (reason && !CONNECTION_SURVIVES.has(reason)) markBroken(client);
         });
       }
       return result;
     };
+  });
+  pool.on('acquire', (client) => checkedOut.add(client));
+  pool.on('release', (error, client) => {
+    checkedOut.delete(client);
+    if (!error && broken.has(client)) void client.end().catch(() => undefined);
   });
 }
