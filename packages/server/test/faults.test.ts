@@ -49,6 +49,8 @@ class Tally {
   requests = 0;
   expected = 0;
   unexpected5xx = 0;
+  /** The slowest answer, in ms. */
+  slowest = 0;
   readonly wrong: string[] = [];
 
   constructor(readonly scenario: string) {}
@@ -67,6 +69,7 @@ class Tally {
             );
             return;
           }
+          this.slowest = Math.max(this.slowest, res.ms);
           const verdict = probe.judge(res);
           if (verdict === 'expected') this.expected++;
           else if (verdict !== 'ok') {
@@ -80,7 +83,7 @@ class Tally {
 
   report(): void {
     console.log(
-      `fault suite: ${this.scenario} — ${this.requests} requests, ${this.wrong.length} wrong answers, ${this.unexpected5xx} unexpected 5xx (${this.expected} intended 503s)`,
+      `fault suite: ${this.scenario} — ${this.requests} requests, ${this.wrong.length} wrong answers, ${this.unexpected5xx} unexpected 5xx (${this.expected} intended 503s; slowest ${Math.round(this.slowest)} ms)`,
     );
     if (this.wrong.length) console.log(`  first wrong answers: ${this.wrong.slice(0, 5).join(' | ')}`);
   }
@@ -422,6 +425,8 @@ describe('fault suite', () => {
       await tally.run([...dataProbes(), readyProbe], 8);
       tally.report();
       expect(tally.wrong).toEqual([]);
+      // Acquire (1 s) + statement (1 s) + the client's 1 s margin, with room for two busy cores.
+      expect(tally.slowest).toBeLessThan(6_000);
       expect(tally.unexpected5xx).toBe(0);
       expect(tally.expected).toBe(tally.requests);
       await proxy.setMode('forward');
