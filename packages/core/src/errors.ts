@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   RATE_LIMIT_EXCEEDED: { status: 429, retryable: true },
   INTERNAL_ERROR: { status: 500, retryable: true },
   R2_UNAVAILABLE: { status: 503, retryable: true },
+  // The database is unreachable or too slow right now (connect, acquire, statement or lock timeout).
+  SERVICE_UNAVAILABLE: { status: 503, retryable: true },
   // Request shape and authentication.
   VALIDATION_ERROR: { status: 400, retryable: false },
   UNAUTHENTICATED: { status: 401, retryable: false },

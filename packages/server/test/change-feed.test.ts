@@ -3,43 +3,22 @@
  * partition: the socket stays open and nothing arrives), since the caches it keeps coherent have no other
  * expiry. A TCP proxy between the feed and PostgreSQL stops forwarding to play that partition.
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangeFeed } from '../src/db/change-feed.js';
 import { createLogger } from '../src/lib/logger.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/database.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 let db: TestDatabase;
-let proxy: Server;
-let proxyUrl: string;
-let frozen = false;
-const sockets: Socket[] = [];
+let proxy: TcpProxy;
 
 beforeAll(async () => {
   db = await createTestDatabase('labeler_feed');
-  const target = new URL(db.url);
-  proxy = createServer((client) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    sockets.push(client, upstream);
-    // While frozen, bytes are swallowed in both directions and neither side hears of it.
-    client.on('data', (chunk) => frozen || upstream.write(chunk));
-    upstream.on('data', (chunk) => frozen || client.write(chunk));
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    client.on('error', () => undefined);
-    upstream.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const address = proxy.address() as { port: number };
-  const url = new URL(db.url);
-  url.hostname = '127.0.0.1';
-  url.port = String(address.port);
-  proxyUrl = url.toString();
+  proxy = await startTcpProxy(db.url);
 });
 afterAll(async () => {
-  for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => proxy?.close(resolve));
+  await proxy?.close();
   await db?.drop();
 });
 
@@ -54,7 +33,7 @@ async function until(check: () => boolean, ms: number): Promise<number> {
 
 describe('change feed', () => {
   it('delivers notifications, and counts a silent connection as lost within a heartbeat', async () => {
-    const feed = new ChangeFeed(proxyUrl, createLogger('silent'), {
+    const feed = new ChangeFeed(proxy.url, createLogger('silent'), {
       heartbeatMs: 200,
       heartbeatTimeoutMs: 300,
       connectTimeoutMs: 500,
@@ -77,7 +56,7 @@ describe('change feed', () => {
       await new Promise((r) => setTimeout(r, 1_000));
       expect(feed.listening).toBe(true);
 
-      frozen = true;
+      await proxy.setMode('partition');
       const lostAfter = await until(() => !feed.listening, 3_000);
       expect(lostAfter).toBeLessThan(1_000);
       expect(resets.at(-1)).toBe(false);
@@ -87,7 +66,7 @@ describe('change feed', () => {
       await new Promise((r) => setTimeout(r, 2_800));
       expect(feed.listening).toBe(false);
 
-      frozen = false;
+      await proxy.setMode('forward');
       await until(() => feed.listening, 6_000);
       expect(resets.at(-1)).toBe(true);
       await sender.query(`select pg_notify('labeler_test_changes', 'ds_3')`);

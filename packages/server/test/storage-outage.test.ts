@@ -99,4 +99,53 @@ describe('storage outage', () => {
     expect(back.status, back.text).toBe(200);
     expect((await fetch((back.body as { download_url: string }).download_url)).status).toBe(200);
   });
+
+  it('an archive never built: download-url is 503 R2_UNAVAILABLE while storage is down, starts no job per poll, and builds once storage is back', async () => {
+    const dataset = await createDataset(server, { name: 'never built', visibility: 'public' });
+    async function* files() {
+      yield { path: 'images/a.png', open: () => Readable.from([Buffer.alloc(1024, 7)]), size: 1024 };
+    }
+    await server.services.storageFiles.importFiles(dataset.id, files(), null);
+    const buildJobs = async () =>
+      (
+        (await server.services.orm.em
+          .fork()
+          .getConnection()
+          .execute(
+            `select count(*)::int as n from job where kind = 'dataset.archive' and payload->>'dataset_id' = ?`,
+            [dataset.id],
+          )) as Array<{ n: number }>
+      )[0]!.n;
+    expect(await buildJobs()).toBe(0);
+
+    await s3.stop();
+    for (let poll = 0; poll < 5; poll++) {
+      const down = await server.request(`/api/v1/datasets/${dataset.id}/download-url`, {
+        method: 'POST',
+        body: {},
+        token: key,
+      });
+      expect(down.status, down.text).toBe(503);
+      expectEnvelope(down.body, 'R2_UNAVAILABLE');
+      expect(Number(down.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expect(await buildJobs()).toBe(0);
+
+    await s3.restart();
+    const building = await server.request(`/api/v1/datasets/${dataset.id}/download-url`, {
+      method: 'POST',
+      body: {},
+      token: key,
+    });
+    expect(building.status, building.text).toBe(202);
+    const jobId = (building.body as { job_id: string }).job_id;
+    expect((await server.services.jobs.waitFor(jobId, 30_000)).state).toBe('completed');
+    expect(await buildJobs()).toBe(1);
+    const ready = await server.request(`/api/v1/datasets/${dataset.id}/download-url`, {
+      method: 'POST',
+      body: {},
+      token: key,
+    });
+    expect(ready.status, ready.text).toBe(200);
+  });
 });

@@ -6,6 +6,8 @@ import type { AppConfig } from '../config/env.js';
 import { ChangeFeed } from '../db/change-feed.js';
 import { createFastSql } from '../db/fast-sql.js';
 import { migrate, openDatabase, pgliteDirFor, type Orm } from '../db/orm.js';
+import { timeoutsOf } from '../db/timeouts.js';
+import { waitForDatabase } from '../db/wait.js';
 import { createRequestListener, type HttpAppOptions } from '../http/app.js';
 import { applyServerTimeouts } from '../http/server-timeouts.js';
 import { Metrics } from '../http/metrics.js';
@@ -65,13 +67,14 @@ export async function createServices(
       databaseUrl: config.DATABASE_URL,
       pgliteDataDir: pgliteDirFor(config.dataDir),
       poolMax: config.DATABASE_POOL_MAX,
+      timeouts: timeoutsOf(config),
     }));
   if (!options.orm) {
     const applied = await migrate(orm);
     if (applied.length) logger.info({ migrations: applied }, 'applied database migrations');
   }
 
-  const sql = createFastSql(orm, config.DATABASE_URL, config.DATABASE_POOL_MAX);
+  const sql = createFastSql(orm, config.DATABASE_URL, config.DATABASE_POOL_MAX, timeoutsOf(config));
   const metrics = new Metrics(!options.logger);
   const registry = new PluginRegistry(options.plugins ?? BUILTIN_PLUGINS);
   const plugins = new PluginHost({
@@ -220,6 +223,13 @@ export async function startServer(
   if (!config.LABELER_PUBLIC_URL && config.PORT === 0) config.publicUrl = url;
   let services: AppServices;
   try {
+    // Started before its database (or during a failover): wait for it, answering 503 meanwhile.
+    if (config.DATABASE_URL && !options.orm)
+      await waitForDatabase(config.DATABASE_URL, {
+        connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+        maxWaitSeconds: config.DATABASE_STARTUP_WAIT_SECONDS,
+        logger: options.logger ?? createLogger(config.LOG_LEVEL),
+      });
     services = await createServices(config, options);
   } catch (error) {
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -17,6 +17,14 @@ export const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_MAX: int(1, 200).default(10),
+  /** Opening a PostgreSQL connection, and waiting for a free one in a pool (0: no limit). */
+  DATABASE_CONNECT_TIMEOUT_MS: int(0, 600_000).default(5_000),
+  /** statement_timeout on every connection (0: no limit). */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(0, 3_600_000).default(30_000),
+  DATABASE_LOCK_TIMEOUT_MS: int(0, 3_600_000).default(10_000),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(0, 3_600_000).default(60_000),
+  /** How long `serve` waits for an unreachable database at start-up before giving up (0: forever). */
+  DATABASE_STARTUP_WAIT_SECONDS: int(0, 86_400).default(0),
   LABELER_DATA_DIR: z.string().min(1).default('./data'),
   /** Bootstrap admin bearer token for first start: becomes a service account with the admin scope. */
   LABELER_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),

@@ -1,6 +1,12 @@
 import { CompiledQuery } from 'kysely';
 import pg from 'pg';
 import type { Orm } from './orm.js';
+import {
+  DEFAULT_TIMEOUTS,
+  type DatabaseTimeouts,
+  discardBrokenConnections,
+  pgTimeoutOptions,
+} from './timeouts.js';
 
 /**
  * Parameterised SQL (`$1`, `$2`, …) for the request hot paths, beside MikroORM rather than through it.
@@ -23,11 +29,17 @@ class PostgresFastSql implements FastSql {
   readonly #pool: pg.Pool;
   readonly #names = new Map<string, string>();
 
-  constructor(connectionString: string, max: number) {
+  constructor(connectionString: string, max: number, timeouts: DatabaseTimeouts) {
     // Connections are kept while idle for minutes, not pg's 10 s: a new backend must be forked and
     // authenticated and every statement prepared on it again, which showed up as a burst of slow
     // requests whenever traffic resumed after a lull.
-    this.#pool = new pg.Pool({ connectionString, max, idleTimeoutMillis: IDLE_CONNECTION_MS });
+    this.#pool = new pg.Pool({
+      connectionString,
+      max,
+      idleTimeoutMillis: IDLE_CONNECTION_MS,
+      ...pgTimeoutOptions(timeouts),
+    });
+    discardBrokenConnections(this.#pool as unknown as Parameters<typeof discardBrokenConnections>[0]);
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.#pool.on('error', () => undefined);
   }
@@ -142,6 +154,11 @@ export function integerArrayLiteral(values: readonly number[]): string {
   return `{${values.join(',')}}`;
 }
 
-export function createFastSql(orm: Orm, databaseUrl: string | undefined, poolMax: number): FastSql {
-  return databaseUrl ? new PostgresFastSql(databaseUrl, poolMax) : new EmbeddedFastSql(orm);
+export function createFastSql(
+  orm: Orm,
+  databaseUrl: string | undefined,
+  poolMax: number,
+  timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS,
+): FastSql {
+  return databaseUrl ? new PostgresFastSql(databaseUrl, poolMax, timeouts) : new EmbeddedFastSql(orm);
 }

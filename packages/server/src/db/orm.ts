@@ -5,6 +5,12 @@ import type { AbstractSqlDriver, SqlEntityManager } from '@mikro-orm/sql';
 import { Migrator } from '@mikro-orm/migrations';
 import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from './migrations/index.js';
+import {
+  DEFAULT_TIMEOUTS,
+  type DatabaseTimeouts,
+  discardBrokenConnections,
+  pgTimeoutOptions,
+} from './timeouts.js';
 
 export interface DatabaseOptions {
   /** postgres:// URL; unset → embedded PGlite. */
@@ -12,6 +18,8 @@ export interface DatabaseOptions {
   /** PGlite data directory, or "memory://" for an in-memory database. */
   pgliteDataDir?: string;
   poolMax?: number;
+  /** PostgreSQL only (PGlite runs in-process: nothing to time out). Default: DEFAULT_TIMEOUTS. */
+  timeouts?: DatabaseTimeouts;
   debug?: boolean;
 }
 
@@ -44,6 +52,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
       ...baseOptions(),
       clientUrl: options.databaseUrl,
       pool: { min: 0, max: options.poolMax ?? 10 },
+      // Merged into pg's pool options by the driver.
+      driverOptions: {
+        ...pgTimeoutOptions(options.timeouts ?? DEFAULT_TIMEOUTS),
+        onPoolCreated: discardBrokenConnections,
+      },
       debug: options.debug ?? false,
     } as Options)) as unknown as Orm;
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { isLabelerError, LabelerError, toLabelerError } from '@labeler/core';
+import { isLabelerError, LabelerError } from '@labeler/core';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import type { RequestListener } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
@@ -9,7 +9,7 @@ import { createOpenApiExpressMiddleware } from 'trpc-to-openapi';
 import type { AppServices } from '../app/services.js';
 import { appRouter } from '../trpc/app-router.js';
 import { createRequestContext, type RequestContext } from '../trpc/context.js';
-import { labelerErrorOf } from '../trpc/errors.js';
+import { labelerErrorOf, logRequestFailure, toRequestError } from '../trpc/errors.js';
 import { docsRouter } from './docs.js';
 import { requestErrors, restEnvelope, retryAfterFor, sendError } from './envelope.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -136,9 +136,7 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
     error: Parameters<typeof labelerErrorOf>[0];
     path?: string | undefined;
   }) => {
-    const labeler = labelerErrorOf(error);
-    if (labeler.status >= 500)
-      app.logger.error({ err: error.cause ?? error, path, code: labeler.code }, 'request failed');
+    logRequestFailure(app.logger, labelerErrorOf(error), error.cause ?? error, path);
   };
 
   http.use(
@@ -207,8 +205,8 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
     else if (e?.status && e.status >= 400 && e.status < 500)
       error = new LabelerError('VALIDATION_ERROR', 'The request could not be read.', { status: e.status });
     else {
-      error = toLabelerError(err);
-      app.logger.error({ err }, 'unhandled error');
+      error = toRequestError(err);
+      logRequestFailure(app.logger, error, err, req.path);
     }
     sendError(res, error, String(req.id));
   });

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isLabelerError, LabelerError, toLabelerError } from '@labeler/core';
-import { ZodError } from 'zod';
+import { LabelerError } from '@labeler/core';
 import type { AppServices } from '../app/services.js';
 import { PLATFORM_LANE_ROUTES } from '../modules/datasets/platform-routes.js';
 import { PlatformCharge } from '../modules/rate-limits/platform-charge.js';
 import { authenticationRequired, requireScope } from '../trpc/init.js';
 import type { LaneRoute, PlatformContext } from '../trpc/platform.js';
-import { fromZodError } from '../trpc/errors.js';
+import { fromZodError, logRequestFailure, toRequestError } from '../trpc/errors.js';
 import {
   closesConnection,
   envelopeOf,
@@ -186,17 +185,12 @@ async function serve(
     status = response.status ?? 200;
   } catch (error) {
     failure = error;
-    const labeler = isLabelerError(error)
-      ? error
-      : error instanceof ZodError
-        ? fromZodError(error)
-        : toLabelerError(error);
+    const labeler = toRequestError(error);
     status = labeler.status;
     const retryAfter = retryAfterFor(labeler, response.headers['Retry-After']);
     if (retryAfter) response.headers['Retry-After'] = retryAfter;
     body = JSON.stringify(envelopeOf(labeler, requestId));
-    if (status >= 500)
-      app.logger.error({ err: error, path: route.openapi.path, code: labeler.code }, 'request failed');
+    logRequestFailure(app.logger, labeler, error, route.openapi.path);
   }
   send(req, res, status, body, response.headers, requestId);
   finish(app, req, res, `${API_PREFIX}${route.openapi.path}`, path, requestId, started, failure);

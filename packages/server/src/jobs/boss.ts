@@ -1,5 +1,6 @@
 import { type ConstructorOptions, fromPglite, PgBoss, type PGliteLike } from 'pg-boss';
 import type { Orm } from '../db/orm.js';
+import { pgTimeoutOptions } from '../db/timeouts.js';
 import {
   DEAD_LETTER_QUEUE,
   expireSecondsFor,
@@ -42,10 +43,11 @@ export async function createBoss(
     return {
       boss: new PgBoss({
         ...common,
+        ...timeoutsOfOrm(orm),
         connectionString: databaseUrl,
         max: 4,
         application_name: 'labeler-jobs',
-      }),
+      } as ConstructorOptions),
       embedded: false,
     };
   }
@@ -54,6 +56,22 @@ export async function createBoss(
   if (!isPgliteLike(native))
     throw new Error('DATABASE_URL is unset but the database is not PGlite: cannot start the job queue.');
   return { boss: new PgBoss({ ...common, db: fromPglite(native), backend: 'pglite' }), embedded: true };
+}
+
+type PgTimeouts = ReturnType<typeof pgTimeoutOptions>;
+
+/** The ORM pool's time limits (db/orm.ts puts them in its driver options), for pg-boss's own pool too. */
+function timeoutsOfOrm(orm: Orm): Partial<PgTimeouts> {
+  const driver = (orm.config.get('driverOptions') ?? {}) as Partial<PgTimeouts>;
+  const keys = Object.keys(
+    pgTimeoutOptions({
+      connectTimeoutMs: 0,
+      statementTimeoutMs: 0,
+      lockTimeoutMs: 0,
+      idleInTransactionTimeoutMs: 0,
+    }),
+  ) as Array<keyof PgTimeouts>;
+  return Object.fromEntries(keys.filter((k) => driver[k] !== undefined).map((k) => [k, driver[k]]));
 }
 
 /** Creates (or updates) our queues. Idempotent and safe when several processes start at once. */

@@ -2,6 +2,8 @@ import { isLabelerError, LabelerError, toLabelerError } from '@labeler/core';
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { ZodError } from 'zod';
+import type { Logger } from '../lib/logger.js';
+import { databaseUnavailable, databaseUnavailableReason } from '../db/unavailable.js';
 
 const STATUS_TO_TRPC: Record<number, TRPC_ERROR_CODE_KEY> = {
   400: 'BAD_REQUEST',
@@ -63,7 +65,7 @@ export function fromZodError(error: ZodError): LabelerError {
 /** The LabelerError behind any error tRPC reports (its cause, a zod failure, or tRPC's own code). */
 export function labelerErrorOf(error: TRPCError): LabelerError {
   const cause = error.cause;
-  if (isLabelerError(cause)) return cause;
+  if (isLabelerError(cause)) return toRequestError(cause);
   if (cause instanceof ZodError) return fromZodError(cause);
   switch (error.code) {
     case 'NOT_FOUND':
@@ -88,6 +90,36 @@ export function labelerErrorOf(error: TRPCError): LabelerError {
     case 'TOO_MANY_REQUESTS':
       return new LabelerError('RATE_LIMIT_EXCEEDED', error.message || 'Too many requests.');
     default:
-      return toLabelerError(cause ?? error);
+      return toRequestError(cause ?? error);
   }
+}
+
+/**
+ * The one translation of anything thrown on a request into a LabelerError, used by every door (tRPC,
+ * the REST adapter, the fast lane, express's error handler): LabelerErrors as they are, zod failures as
+ * validation errors, an unreachable or timed-out database as 503 SERVICE_UNAVAILABLE, anything else
+ * INTERNAL_ERROR.
+ */
+export function toRequestError(error: unknown): LabelerError {
+  // An INTERNAL_ERROR some layer wrapped around a database failure is still an outage.
+  if (isLabelerError(error) && error.code !== 'INTERNAL_ERROR') return error;
+  if (error instanceof ZodError) return fromZodError(error);
+  const reason = databaseUnavailableReason(isLabelerError(error) ? error.cause : error);
+  if (reason) return databaseUnavailable(reason, error);
+  return toLabelerError(error);
+}
+
+/**
+ * The log line of a failed request: an outage (SERVICE_UNAVAILABLE) is one warn with its code and
+ * reason, no stack; other 5xx are errors with the cause; 4xx are left to the request log.
+ */
+export function logRequestFailure(
+  logger: Pick<Logger, 'warn' | 'error'>,
+  labeler: LabelerError,
+  error: unknown,
+  path: string | undefined,
+): void {
+  if (labeler.code === 'SERVICE_UNAVAILABLE')
+    logger.warn({ path, code: labeler.code, reason: labeler.details.reason }, 'database unavailable');
+  else if (labeler.status >= 500) logger.error({ err: error, path, code: labeler.code }, 'request failed');
 }

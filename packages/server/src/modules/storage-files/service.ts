@@ -137,6 +137,11 @@ async function* walk(dir: string): AsyncGenerator<string> {
   }
 }
 
+/** Where a version's archive is stored. */
+function archiveKeyOf(datasetId: string, version: number): string {
+  return `datasets/${datasetId}/archives/v${version}/archive.zip`;
+}
+
 /** Storage errors the Platform sees as the spec's R2_UNAVAILABLE (503, retryable). */
 function asStorageUnavailable(error: unknown): never {
   if (
@@ -495,7 +500,7 @@ export class StorageFilesService {
       entries,
     });
     const storage = await this.storageOf(dataset);
-    const key = `datasets/${datasetId}/archives/v${versionNumber}/archive.zip`;
+    const key = archiveKeyOf(datasetId, versionNumber);
     version.archiveStatus = 'building';
     await em.flush();
     const { stream, bytes } = streamArchive(storage, plan, (index, entry) => {
@@ -622,6 +627,9 @@ export class StorageFilesService {
         };
       }
     }
+    // Not built (or gone): ask storage about the archive's place first, so an outage answers
+    // R2_UNAVAILABLE instead of starting a build that can only fail, once per poll.
+    await this.archives.head(storage, archiveKeyOf(dataset.id, version.version)).catch(asStorageUnavailable);
     const { job } = await this.startArchiveBuild(dataset.id, version.version, principal.id);
     await app.orm.em
       .fork()
