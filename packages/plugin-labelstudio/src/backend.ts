@@ -21,6 +21,7 @@ import {
 import { listStorages, setupStorage } from './storages.js';
 import { clearTasks, getTask, importTasks, iterateTasks, listTaskRefs } from './tasks.js';
 import { registerWebhook } from './webhooks.js';
+import { lsPath } from './routes.js';
 
 export interface LabelStudioBackend extends AnnotationBackendInstance {
   /** The underlying client (stats, token kind); for diagnostics and tests. */
@@ -56,13 +57,13 @@ export function createLabelStudioBackend(
     buildLabelConfig,
     async validateLabelConfig(labelConfig, projectExternalId) {
       if (projectExternalId && /^\d+$/.test(projectExternalId)) {
-        await client.request('POST', `/api/projects/${projectExternalId}/validate/`, null, {
+        await client.request('POST', lsPath('projectValidate', { id: projectExternalId }), null, {
           body: { label_config: labelConfig },
           labelConfig: true,
           idempotent: true,
         });
       } else {
-        await client.request('POST', '/api/projects/validate/', null, {
+        await client.request('POST', lsPath('labelConfigValidate'), null, {
           body: { label_config: labelConfig },
           labelConfig: true,
           idempotent: true,
