@@ -74,6 +74,18 @@ async function localFileChecks(client: LabelStudioClient, documentRoot: string):
     const errors =
       isLabelerError(error) && Array.isArray(error.details.errors) ? error.details.errors.map(String) : [];
     const onlyProject = errors.length > 0 && errors.every((e) => e.startsWith('project'));
+    // Label Studio refuses its root itself ("must be a child"), naming the root it has: that it names
+    // ours proves documentRoot right.
+    const named = /LOCAL_FILES_DOCUMENT_ROOT=(\S+?)(?: and|,|$)/.exec(errors.join(' '))?.[1];
+    const trim = (p: string) => p.replace(/\/+$/, '');
+    if (named !== undefined && trim(named) === trim(documentRoot)) {
+      checks.push({
+        id: 'document-root',
+        ok: true,
+        message: `${documentRoot} is Label Studio's LOCAL_FILES_DOCUMENT_ROOT (storages go in folders inside it).`,
+      });
+      return checks;
+    }
     checks.push(
       onlyProject
         ? {

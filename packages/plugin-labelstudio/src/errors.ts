@@ -113,6 +113,7 @@ export function mapHttpFailure(failure: HttpFailure): LabelerError {
   if (status === 404)
     return new LabelerError('BACKEND_NOT_FOUND', `Label Studio has no ${path} (404${said}).`, { details });
   const configErrors = body.validationErrors !== null && 'label_config' in body.validationErrors;
+
   // Malformed XML comes back as a bare lxml `detail`, so a 400 to a config-carrying call counts too.
   if (status === 400 && (configErrors || (failure.labelConfig && body.validationErrors === null))) {
     return new LabelerError('LABEL_CONFIG_INVALID', `Label Studio rejected the label config${said}.`, {

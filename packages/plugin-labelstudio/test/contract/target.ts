@@ -18,12 +18,6 @@ export interface ContractTarget {
   personalAccessToken?: string;
 }
 
-/** Label Studio ≥ 1.17 has Personal Access Tokens. */
-export const isModern = (version: string): boolean => {
-  const [major = 0, minor = 0] = version.split('.').map((p) => Number.parseInt(p, 10));
-  return major > 1 || (major === 1 && minor >= 17);
-};
-
 export function backendOf(
   target: ContractTarget,
   overrides: Partial<LabelStudioConfigInput> = {},
