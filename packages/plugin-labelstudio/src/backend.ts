@@ -26,8 +26,8 @@ import { lsPath } from './routes.js';
 export interface LabelStudioBackend extends AnnotationBackendInstance {
   /** The underlying client (stats, token kind); for diagnostics and tests. */
   readonly client: LabelStudioClient;
-  /** importBatchSize/importConcurrency from the config; importSamplesIdempotently uses them as defaults. */
-  readonly importDefaults: { batchSize: number; concurrency: number };
+  /** importBatchSize/importConcurrency(Mode) from the config; importSamplesIdempotently's defaults. */
+  readonly importDefaults: { batchSize: number; concurrency: number; adaptive: boolean };
 }
 
 export function createLabelStudioBackend(
@@ -37,7 +37,11 @@ export function createLabelStudioBackend(
   const client = new LabelStudioClient(config, deps);
   return {
     client,
-    importDefaults: { batchSize: config.importBatchSize, concurrency: config.importConcurrency },
+    importDefaults: {
+      batchSize: config.importBatchSize,
+      concurrency: config.importConcurrency,
+      adaptive: config.importConcurrencyMode === 'adaptive',
+    },
     async health(): Promise<HealthReport> {
       try {
         const { version } = await checkVersion(client);
