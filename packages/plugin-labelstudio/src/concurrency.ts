@@ -6,10 +6,15 @@
  * locked" answer or rising latency.
  *
  * Decisions are made per round: a round at limit n is the next n batches sent at that limit, judged once
- * all n have answered, rounds in the order they were sent (batches sent before a change do not count). A round whose mean latency per task is within `tolerance` × the best round seen
- * is flat. The mean, not the median: SQLite's lock is unfair (a locked write sleeps while later ones get
- * in), so most writes look fast and the cost shows up in the few that waited. After a failed probe the controller waits longer before probing again (`hold` rounds, ×4 each
- * time), so a server that does not scale costs at most a few short probes per import.
+ * all n have answered, rounds in the order they were sent (batches sent before a change do not count). A
+ * round whose mean latency per task is within `tolerance` × the best round seen is flat. The mean, not the
+ * median: SQLite's lock is unfair (a locked write sleeps while later ones get in), so most writes look fast
+ * and the cost shows up in the few that waited.
+ *
+ * Probing costs: on SQLite a second write in flight waits at least the server's first 1 s retry. So the
+ * first probe above one waits until `probeAfterMs` were spent at one (10 s: a failed probe then costs about
+ * a tenth of the import), and after a failed probe both the rounds and the time to wait grow ×4. A small
+ * import therefore never probes, and a server that does not scale costs a few probes at most.
  */
 export interface AdaptiveConcurrencyOptions {
   /** Most requests in flight (the plugin's importConcurrency). */
@@ -18,6 +23,10 @@ export interface AdaptiveConcurrencyOptions {
   tolerance?: number;
   /** Flat rounds at a level before the first probe of the next one. Default 2. */
   hold?: number;
+  /** Time at one in flight before probing two (×4 after each failed probe). Default 10,000 ms. */
+  probeAfterMs?: number;
+  /** Clock (ms), injectable for tests. Default performance.now. */
+  now?: () => number;
 }
 
 export interface ConcurrencySample {
@@ -48,6 +57,9 @@ export class AdaptiveConcurrency {
   private best = Number.POSITIVE_INFINITY;
   private flatRounds = 0;
   private hold: number;
+  private probeAfterMs: number;
+  private changedAt: number;
+  private readonly now: () => number;
   private readonly tolerance: number;
   readonly max: number;
 
@@ -55,6 +67,9 @@ export class AdaptiveConcurrency {
     this.max = Math.max(1, Math.floor(options.max));
     this.tolerance = options.tolerance ?? 1.5;
     this.hold = Math.max(1, options.hold ?? 2);
+    this.probeAfterMs = options.probeAfterMs ?? 10_000;
+    this.now = options.now ?? (() => performance.now());
+    this.changedAt = this.now();
   }
 
   /** Requests that may be in flight now. */
@@ -104,12 +119,17 @@ export class AdaptiveConcurrency {
     this.best = Math.min(this.best, latency);
     this.flatRounds += 1;
     if (this.flatRounds < this.hold || this.current >= this.max) return 'hold';
+    if (this.current === 1 && this.now() - this.changedAt < this.probeAfterMs) return 'hold';
     this.setLimit(this.current + 1);
     return 'raise';
   }
 
   private dropToOne(): ConcurrencyDecision {
-    if (this.current > 1) this.hold *= 4; // a failed probe: probe again much later
+    if (this.current > 1) {
+      // A failed probe: probe again much later.
+      this.hold *= 4;
+      this.probeAfterMs *= 4;
+    }
     this.setLimit(1);
     return 'drop';
   }
@@ -122,6 +142,7 @@ export class AdaptiveConcurrency {
     this.nextToJudge = 0;
     this.rounds.clear();
     this.flatRounds = 0;
+    this.changedAt = this.now();
   }
 }
 

@@ -38,6 +38,8 @@ export interface ImportSamplesOptions {
   concurrency?: number | 'adaptive';
   /** Cap of adaptive concurrency (default: the backend's importDefaults.concurrency, else 4). */
   maxConcurrency?: number;
+  /** Adaptive: time at one request in flight before the first probe of two (default 10 s). */
+  probeAfterMs?: number;
   /** Re-check rounds for uncertain batches before giving up (default 8). */
   maxPasses?: number;
   onProgress?: (progress: ImportProgress) => void;
@@ -101,7 +103,13 @@ export async function importSamplesIdempotently(
   const cap = Math.max(1, options.maxConcurrency ?? backend.importDefaults?.concurrency ?? 4);
   const mode =
     options.concurrency ?? (backend.importDefaults?.adaptive === false ? cap : ('adaptive' as const));
-  const adaptive = mode === 'adaptive' ? new AdaptiveConcurrency({ max: cap }) : null;
+  const adaptive =
+    mode === 'adaptive' ? new AdaptiveConcurrency({ max: cap, probeAfterMs: options.probeAfterMs }) : null;
+  /** After a drop, let the requests in flight finish first: a write starved by SQLite's lock gets it sooner. */
+  let draining = false;
+  const observe = (decision: string | undefined) => {
+    if (decision === 'drop') draining = true;
+  };
   const limit = () => adaptive?.limit ?? Math.max(1, mode as number);
   const maxPasses = options.maxPasses ?? 8;
   const signal = options.signal;
@@ -138,7 +146,7 @@ export async function importSamplesIdempotently(
     if (!adaptive) return;
     const now = performance.now();
     for (const { ticket, started, size } of sentAt.values())
-      adaptive.observeInFlight((now - started) / size, ticket);
+      observe(adaptive.observeInFlight((now - started) / size, ticket));
   };
 
   const send = (batch: TaskInput[]): Promise<void> => {
@@ -148,7 +156,7 @@ export async function importSamplesIdempotently(
     firstSentAt ??= started;
     const run = backend.importTasks(projectExternalId, batch).then(
       (result) => {
-        adaptive?.record({ msPerTask: (performance.now() - started) / batch.length }, ticket);
+        observe(adaptive?.record({ msPerTask: (performance.now() - started) / batch.length }, ticket));
         observeOthers();
         progress.imported += result.created;
         report();
@@ -156,7 +164,7 @@ export async function importSamplesIdempotently(
       (error: unknown) => {
         const locked =
           isLabelerError(error) && isDatabaseLocked(`${error.message} ${String(error.details.detail ?? '')}`);
-        if (locked) adaptive?.record({ msPerTask: 0, locked: true }, ticket);
+        if (locked) observe(adaptive?.record({ msPerTask: 0, locked: true }, ticket));
         if (isLabelerError(error) && error.retryable) {
           uncertain.push(...batch);
           progress.uncertain = uncertain.length;
@@ -188,7 +196,8 @@ export async function importSamplesIdempotently(
         report();
         continue;
       }
-      while (inFlight.size >= limit()) await Promise.race(inFlight);
+      while (inFlight.size >= limit() || (draining && inFlight.size > 0)) await Promise.race(inFlight);
+      draining = false;
       if (fatal !== null || signal?.aborted) break;
       void send(batch);
     }

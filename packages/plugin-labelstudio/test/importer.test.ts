@@ -156,6 +156,7 @@ describe('importSamplesIdempotently', () => {
         const adaptiveProject = project('adaptive');
         const result = await importSamplesIdempotently(backend, adaptiveProject, samples(300), {
           batchSize: 10,
+          probeAfterMs: 0, // probe at once, so probes and drops happen within this short import
           onProgress: (p) => progress.push(p),
         });
         const adaptiveWaits = locked.lockWaits - fixedWaits;
@@ -172,6 +173,26 @@ describe('importSamplesIdempotently', () => {
       }
     }, 60_000);
 
+    it('by default a short import never probes: one in flight throughout, no lock waits', async () => {
+      const locked = await startLabelStudioSimulator({
+        version: '1.7.3',
+        sqliteLocking: { writeMs: 5, retryBaseMs: 60 },
+      });
+      try {
+        const id = String(locked.state.createProject({ title: 'short', label_config: LABEL_CONFIG }).id);
+        const progress: ImportProgress[] = [];
+        const result = await importSamplesIdempotently(backendFor(locked), id, samples(200), {
+          batchSize: 10,
+          onProgress: (p) => progress.push(p),
+        });
+        expect(result).toMatchObject({ imported: 200, maxConcurrency: 1 });
+        expect(new Set(inFlightSeen(progress))).toEqual(new Set([1]));
+        expect(locked.lockWaits).toBe(0);
+      } finally {
+        await locked.stop();
+      }
+    });
+
     it('against a server that scales it climbs to the importConcurrency cap', async () => {
       sim.faults.set({ latencyMs: 40 });
       const progress: ImportProgress[] = [];
@@ -181,6 +202,7 @@ describe('importSamplesIdempotently', () => {
         samples(400),
         {
           batchSize: 10,
+          probeAfterMs: 0,
           onProgress: (p) => progress.push(p),
         },
       );
