@@ -7,6 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isLabelerError } from '@labeler/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createLabelStudioBackend } from '../../src/backend.js';
+import { labelStudioConfigSchema } from '../../src/config.js';
 import { importSamplesIdempotently } from '../../src/importer.js';
 import { LS_ROUTES, lsPath } from '../../src/routes.js';
 import { backendOf, type ContractTarget, LABEL_CONFIG, loginSession, raw } from './target.js';
@@ -394,6 +396,24 @@ export function runLabelStudioContract(getTarget: () => ContractTarget): void {
       expect(check?.fix).toContain('Account & Settings → Access Token');
       expect(check?.fix).toContain(`${t.url}/user/account`);
       expect(check?.message).not.toContain('has no route');
+    });
+
+    it('a 404 on a route (the old whoami/ call) is named as a missing route, never as a refused token', async () => {
+      // The issue-18 bug, replayed: whoami called with the trailing slash 1.7.3 does not declare.
+      const slashing: typeof fetch = (input, init) =>
+        fetch(String(input).replace('/api/current-user/whoami', '/api/current-user/whoami/'), init);
+      const backend = createLabelStudioBackend(
+        labelStudioConfigSchema.parse({ url: t.url, apiKey: t.token, maxRetries: 0 }),
+        { fetch: slashing },
+      );
+      const diagnosis = await backend.diagnose();
+      const check = diagnosis.checks.find((c) => !c.ok);
+      expect(check?.id).toBe('api-route');
+      expect(check?.message).toContain('Label Studio has no route GET /api/current-user/whoami (404)');
+      expect(diagnosis.checks.some((c) => c.id === 'credentials')).toBe(false);
+      expect(JSON.stringify(diagnosis)).not.toMatch(/rejected the token|Invalid token/i);
+      const health = await backend.health();
+      expect(health.message).toContain('has no route');
     });
 
     it('a wrong port: "cannot reach Label Studio at URL"', async () => {
