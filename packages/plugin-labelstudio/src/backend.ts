@@ -21,12 +21,13 @@ import {
 import { listStorages, setupStorage } from './storages.js';
 import { clearTasks, getTask, importTasks, iterateTasks, listTaskRefs } from './tasks.js';
 import { registerWebhook } from './webhooks.js';
+import { lsPath } from './routes.js';
 
 export interface LabelStudioBackend extends AnnotationBackendInstance {
   /** The underlying client (stats, token kind); for diagnostics and tests. */
   readonly client: LabelStudioClient;
-  /** importBatchSize/importConcurrency from the config; importSamplesIdempotently uses them as defaults. */
-  readonly importDefaults: { batchSize: number; concurrency: number };
+  /** importBatchSize/importConcurrency(Mode) from the config; importSamplesIdempotently's defaults. */
+  readonly importDefaults: { batchSize: number; concurrency: number; adaptive: boolean };
 }
 
 export function createLabelStudioBackend(
@@ -36,7 +37,11 @@ export function createLabelStudioBackend(
   const client = new LabelStudioClient(config, deps);
   return {
     client,
-    importDefaults: { batchSize: config.importBatchSize, concurrency: config.importConcurrency },
+    importDefaults: {
+      batchSize: config.importBatchSize,
+      concurrency: config.importConcurrency,
+      adaptive: config.importConcurrencyMode === 'adaptive',
+    },
     async health(): Promise<HealthReport> {
       try {
         const { version } = await checkVersion(client);
@@ -56,13 +61,13 @@ export function createLabelStudioBackend(
     buildLabelConfig,
     async validateLabelConfig(labelConfig, projectExternalId) {
       if (projectExternalId && /^\d+$/.test(projectExternalId)) {
-        await client.request('POST', `/api/projects/${projectExternalId}/validate/`, null, {
+        await client.request('POST', lsPath('projectValidate', { id: projectExternalId }), null, {
           body: { label_config: labelConfig },
           labelConfig: true,
           idempotent: true,
         });
       } else {
-        await client.request('POST', '/api/projects/validate/', null, {
+        await client.request('POST', lsPath('labelConfigValidate'), null, {
           body: { label_config: labelConfig },
           labelConfig: true,
           idempotent: true,

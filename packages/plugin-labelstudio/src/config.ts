@@ -39,7 +39,13 @@ export const labelStudioConfigSchema = z.object({
     .min(1)
     .max(16)
     .default(4)
-    .describe('Import requests in flight at once.'),
+    .describe('Most import requests in flight at once (adaptive mode), or exactly this many (fixed mode).'),
+  importConcurrencyMode: z
+    .enum(['adaptive', 'fixed'])
+    .default('adaptive')
+    .describe(
+      'adaptive: start with one import request in flight and add more only while Label Studio stays as fast (SQLite serialises writes); fixed: always importConcurrency.',
+    ),
   documentRoot: z
     .string()
     .optional()

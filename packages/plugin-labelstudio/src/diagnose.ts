@@ -2,6 +2,7 @@
 import { type BackendDiagnosis, type DiagnosticCheck, isLabelerError, LabelerError } from '@labeler/core';
 import type { LabelStudioClient } from './http.js';
 import { versionSchema, whoamiSchema } from './schemas.js';
+import { lsPath } from './routes.js';
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const fixOf = (error: unknown): string | undefined =>
@@ -10,7 +11,7 @@ const fixOf = (error: unknown): string | undefined =>
 export async function checkVersion(
   client: LabelStudioClient,
 ): Promise<{ version: string | null; edition: string | null }> {
-  const body = await client.request('GET', '/api/version/', versionSchema, { auth: false });
+  const body = await client.request('GET', lsPath('version'), versionSchema, { auth: false });
   return {
     version: body.release ?? body['label-studio-os-package']?.version ?? null,
     edition: body.edition ?? null,
@@ -18,7 +19,7 @@ export async function checkVersion(
 }
 
 export async function checkWhoami(client: LabelStudioClient): Promise<BackendDiagnosis['user']> {
-  const me = await client.request('GET', '/api/current-user/whoami/', whoamiSchema);
+  const me = await client.request('GET', lsPath('whoami'), whoamiSchema);
   return {
     id: me.id,
     ...(me.email ? { email: me.email } : {}),
@@ -29,7 +30,7 @@ export async function checkWhoami(client: LabelStudioClient): Promise<BackendDia
 async function localFileChecks(client: LabelStudioClient, documentRoot: string): Promise<DiagnosticCheck[]> {
   const checks: DiagnosticCheck[] = [];
   const probe = await client
-    .send('GET', '/data/local-files/', { query: { d: '.labeler-probe/missing.png' } })
+    .send('GET', lsPath('localFilesData'), { query: { d: '.labeler-probe/missing.png' } })
     .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
   if (probe instanceof Error) {
     checks.push({
@@ -60,7 +61,7 @@ async function localFileChecks(client: LabelStudioClient, documentRoot: string):
     });
   }
   try {
-    await client.request('POST', '/api/storages/localfiles/validate/', null, {
+    await client.request('POST', lsPath('localFilesStorageValidate'), null, {
       body: { path: documentRoot },
       idempotent: true,
     });
@@ -73,6 +74,18 @@ async function localFileChecks(client: LabelStudioClient, documentRoot: string):
     const errors =
       isLabelerError(error) && Array.isArray(error.details.errors) ? error.details.errors.map(String) : [];
     const onlyProject = errors.length > 0 && errors.every((e) => e.startsWith('project'));
+    // Label Studio refuses its root itself ("must be a child"), naming the root it has: that it names
+    // ours proves documentRoot right.
+    const named = /LOCAL_FILES_DOCUMENT_ROOT=(\S+?)(?: and|,|$)/.exec(errors.join(' '))?.[1];
+    const trim = (p: string) => p.replace(/\/+$/, '');
+    if (named !== undefined && trim(named) === trim(documentRoot)) {
+      checks.push({
+        id: 'document-root',
+        ok: true,
+        message: `${documentRoot} is Label Studio's LOCAL_FILES_DOCUMENT_ROOT (storages go in folders inside it).`,
+      });
+      return checks;
+    }
     checks.push(
       onlyProject
         ? {
@@ -144,6 +157,17 @@ export async function diagnose(client: LabelStudioClient): Promise<BackendDiagno
     const legacyOff =
       isLabelerError(error) &&
       /legacy token authentication has been disabled/i.test(String(error.details.detail ?? ''));
+    // A route Label Studio lacks says nothing about the token: never report it as a credentials failure.
+    if (isLabelerError(error) && error.code === 'BACKEND_NOT_FOUND') {
+      checks.push({
+        id: 'api-route',
+        ok: false,
+        message: error.message,
+        fix: `Point url at Label Studio's base URL (not a sub-path or another service) and use a supported Label Studio version (1.7.3 or later).`,
+      });
+      out.ok = false;
+      return out;
+    }
     checks.push({
       id: legacyOff ? 'legacy-tokens-disabled' : 'credentials',
       ok: false,

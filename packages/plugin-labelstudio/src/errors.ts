@@ -55,6 +55,8 @@ export interface HttpFailure {
   tokenKind: TokenKind;
   /** The request carried a label config: a 400 without field errors is then LABEL_CONFIG_INVALID. */
   labelConfig?: boolean;
+  /** Label Studio's base URL, to point at its account page in fixes. */
+  baseUrl?: string;
 }
 
 const LEGACY_DISABLED = /legacy token authentication has been disabled/i;
@@ -68,7 +70,8 @@ function authFix(failure: HttpFailure): string {
     return "The token's user lacks permission for this call. Use a token of a user who can manage projects in the organization.";
   }
   if (failure.tokenKind === 'legacy') {
-    return 'Copy the Access Token from Label Studio (Account & Settings) into the plugin configuration; on Label Studio ≥1.17 you can use a Personal Access Token instead.';
+    const page = failure.baseUrl ? ` (${failure.baseUrl}/user/account)` : ' (/user/account)';
+    return `Copy the Access Token from Label Studio: open Account & Settings → Access Token${page} as the user Labeler should act as, and paste it into the connection; on Label Studio ≥1.17 you can use a Personal Access Token instead.`;
   }
   return 'Create a new Personal Access Token in Label Studio (Account & Settings → Personal Access Token) and update the plugin configuration; check that Personal Access Tokens are enabled for the organization.';
 }
@@ -91,15 +94,26 @@ export function mapHttpFailure(failure: HttpFailure): LabelerError {
   const said = lsText ? `: "${lsText}"` : '';
   if (status === 401 || status === 403) {
     const fix = authFix(failure);
+    // LS says "Invalid token." for a token it does not know: say it first, it is what a person looks for.
+    const lead = status === 401 && /invalid token/i.test(lsText) ? 'Invalid token: ' : '';
     return new LabelerError(
       'BACKEND_AUTH_FAILED',
-      `Label Studio refused ${method} ${path} (${status}${said}). Fix: ${fix}`,
+      `${lead}Label Studio refused ${method} ${path} (${status}${said}). Fix: ${fix}`,
       { details: { ...details, tokenKind: failure.tokenKind, fix } },
+    );
+  }
+  if (status === 404 && body.excerpt !== null) {
+    // A route Label Studio does not declare answers Django's HTML 404 page, an object it lacks a JSON one.
+    return new LabelerError(
+      'BACKEND_NOT_FOUND',
+      `Label Studio has no route ${method} ${path} (404): this Label Studio version does not serve it. Check that the URL is Label Studio's base URL and that its version is supported (a route's trailing slash matters).`,
+      { details: { status, method, path, route: true } },
     );
   }
   if (status === 404)
     return new LabelerError('BACKEND_NOT_FOUND', `Label Studio has no ${path} (404${said}).`, { details });
   const configErrors = body.validationErrors !== null && 'label_config' in body.validationErrors;
+
   // Malformed XML comes back as a bare lxml `detail`, so a 400 to a config-carrying call counts too.
   if (status === 400 && (configErrors || (failure.labelConfig && body.validationErrors === null))) {
     return new LabelerError('LABEL_CONFIG_INVALID', `Label Studio rejected the label config${said}.`, {

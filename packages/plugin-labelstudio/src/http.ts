@@ -12,6 +12,7 @@ import type { LabelStudioConfig } from './config.js';
 import { mapHttpFailure, parseErrorBody } from './errors.js';
 import { accessTokenResponseSchema } from './schemas.js';
 import { decodeJwt, detectToken, type DetectedToken } from './token.js';
+import { lsPath } from './routes.js';
 
 export type Query = Record<string, string | number | boolean | undefined | null>;
 
@@ -168,6 +169,7 @@ export class LabelStudioClient {
       body: parseErrorBody(response.text),
       tokenKind: this.token.kind,
       labelConfig: options.labelConfig ?? false,
+      baseUrl: this.baseUrl,
     });
   }
 
@@ -255,7 +257,7 @@ export class LabelStudioClient {
     if (name === 'TimeoutError') {
       return new LabelerError(
         'BACKEND_TIMEOUT',
-        `Label Studio did not answer ${method} ${path} within ${this.config.timeoutMs} ms. Retry later, or raise timeoutMs for large imports.`,
+        `Cannot reach Label Studio at ${this.baseUrl}: no answer to ${method} ${path} within ${this.config.timeoutMs} ms. Retry later, or raise timeoutMs for large imports.`,
         {
           details: { method, path, timeoutMs: this.config.timeoutMs },
           cause: error,
@@ -264,7 +266,7 @@ export class LabelStudioClient {
     }
     return new LabelerError(
       'BACKEND_UNAVAILABLE',
-      `Label Studio at ${this.baseUrl} is unreachable (${cause}). Check the URL and that Label Studio is running and reachable from the Labeler server.`,
+      `Cannot reach Label Studio at ${this.baseUrl} (${cause}). Check the URL and port, and that Label Studio is running and reachable from the Labeler server.`,
       {
         details: { method, path, cause },
         cause: error,
@@ -309,7 +311,7 @@ export class LabelStudioClient {
   }
 
   private async refresh(signal?: AbortSignal): Promise<string> {
-    const path = '/api/token/refresh/';
+    const path = lsPath('tokenRefresh');
     const response = await this.send('POST', path, {
       body: { refresh: this.config.apiKey.trim() },
       auth: false,

@@ -17,3 +17,6 @@ export { pickAnnotation } from './pick.js';
 export { projectLockKey, withProjectLock } from './lock.js';
 export { detectToken, type TokenKind } from './token.js';
 export { ANNOTATED_QUERY, MAX_IMPORT_BATCH } from './tasks.js';
+export { LS_ROUTES, type LsRouteName, lsPath } from './routes.js';
+export { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from './concurrency.js';
+export { hasPersonalAccessTokens } from './versions.js';

@@ -10,6 +10,7 @@ import { findOrCreate } from './find-or-create.js';
 import type { LabelStudioClient } from './http.js';
 import { projectLockKey, withProjectLock } from './lock.js';
 import { type LsProject, projectPageSchema, projectSchema } from './schemas.js';
+import { lsPath } from './routes.js';
 
 const ID = /^\d+$/;
 const normalize = (xml: string): string => xml.replace(/>\s+</g, '><').trim();
@@ -31,14 +32,14 @@ export function toBackendProject(client: LabelStudioClient, p: LsProject): Backe
 
 export async function readProject(client: LabelStudioClient, externalId: string): Promise<LsProject | null> {
   if (!ID.test(externalId)) return null;
-  return client.requestOrNull('GET', `/api/projects/${externalId}/`, projectSchema);
+  return client.requestOrNull('GET', lsPath('project', { id: externalId }), projectSchema);
 }
 
 /** Every project whose title is exactly `title` (the API filter is `icontains`), oldest first. */
 export async function findProjectsByTitle(client: LabelStudioClient, title: string): Promise<LsProject[]> {
   const out: LsProject[] = [];
   for (let page = 1; ; page++) {
-    const body = await client.requestOrNull('GET', '/api/projects/', projectPageSchema, {
+    const body = await client.requestOrNull('GET', lsPath('projects'), projectPageSchema, {
       query: { title, page, page_size: 100 },
     });
     if (!body) break; // 404 past the last page
@@ -57,7 +58,7 @@ export async function ensureProject(
       let project = p;
       // Ensure means "exists with this config": bring an adopted project's config up to date.
       if (normalize(p.label_config) !== normalize(input.labelConfig)) {
-        project = await client.request('PATCH', `/api/projects/${p.id}/`, projectSchema, {
+        project = await client.request('PATCH', lsPath('project', { id: p.id }), projectSchema, {
           body: { label_config: input.labelConfig },
           labelConfig: true,
         });
@@ -71,7 +72,7 @@ export async function ensureProject(
     const { value, created } = await findOrCreate({
       find: async () => (await findProjectsByTitle(client, input.title))[0] ?? null,
       create: () =>
-        client.request('POST', '/api/projects/', projectSchema, {
+        client.request('POST', lsPath('projects'), projectSchema, {
           body: { title: input.title, description: input.description ?? '', label_config: input.labelConfig },
           labelConfig: true,
         }),
@@ -133,7 +134,7 @@ export async function validateProject(
 export async function deleteProject(client: LabelStudioClient, externalId: string): Promise<void> {
   if (!ID.test(externalId)) return;
   try {
-    await client.request('DELETE', `/api/projects/${externalId}/`, null);
+    await client.request('DELETE', lsPath('project', { id: externalId }), null);
   } catch (error) {
     if (isLabelerError(error) && error.code === 'BACKEND_NOT_FOUND') return; // idempotent
     throw error;

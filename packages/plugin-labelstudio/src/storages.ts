@@ -9,6 +9,7 @@
 import { type BackendStorage, LabelerError, type StorageSetup, type StorageSetupResult } from '@labeler/core';
 import { findOrCreate } from './find-or-create.js';
 import type { LabelStudioClient } from './http.js';
+import { lsPath, storageRoutes } from './routes.js';
 import { type LsStorage, storageSchema } from './schemas.js';
 
 type Kind = { type: StorageSetup['type']; role: StorageSetup['role'] };
@@ -18,11 +19,6 @@ const KINDS: Kind[] = [
   { type: 'local-files', role: 'target' },
   { type: 's3', role: 'target' },
 ];
-
-function basePath(kind: Kind): string {
-  const type = kind.type === 'local-files' ? 'localfiles' : 's3';
-  return kind.role === 'source' ? `/api/storages/${type}` : `/api/storages/export/${type}`;
-}
 
 const trimSlash = (value: string | null | undefined): string => (value ?? '').replace(/\/+$/, '');
 const trimPrefix = (value: string | null | undefined): string => (value ?? '').replace(/^\/+|\/+$/g, '');
@@ -65,7 +61,9 @@ function createBody(projectId: string, setup: StorageSetup): Record<string, unkn
 }
 
 async function listKind(client: LabelStudioClient, projectId: string, kind: Kind): Promise<LsStorage[]> {
-  return client.request('GET', basePath(kind), storageSchema.array(), { query: { project: projectId } });
+  return client.request('GET', lsPath(storageRoutes(kind.type, kind.role).list), storageSchema.array(), {
+    query: { project: projectId },
+  });
 }
 
 export async function setupStorage(
@@ -75,14 +73,15 @@ export async function setupStorage(
 ): Promise<StorageSetupResult> {
   if (!/^\d+$/.test(projectId))
     throw new LabelerError('BACKEND_NOT_FOUND', `Label Studio project id "${projectId}" is not a number.`);
-  const base = basePath(setup);
+  const routes = storageRoutes(setup.type, setup.role);
   const { value, created } = await findOrCreate({
     find: async () => (await listKind(client, projectId, setup)).find((s) => matches(setup, s)) ?? null,
-    create: () => client.request('POST', `${base}/`, storageSchema, { body: createBody(projectId, setup) }),
+    create: () =>
+      client.request('POST', lsPath(routes.list), storageSchema, { body: createBody(projectId, setup) }),
     pause: (attempt) => client.pause(attempt),
   });
   if (created && setup.role === 'target') {
-    await client.request('POST', `${base}/${value.id}/sync`, storageSchema, { idempotent: true });
+    await client.request('POST', lsPath(routes.sync, { id: value.id }), storageSchema, { idempotent: true });
   }
   return { storageId: String(value.id), created };
 }

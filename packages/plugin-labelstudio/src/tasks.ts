@@ -21,6 +21,7 @@ import {
   taskSchema,
   tasksPageSchema,
 } from './schemas.js';
+import { lsPath } from './routes.js';
 
 /** Largest batch importTasks accepts (LS docs advise 500–1,000 tasks per POST). */
 export const MAX_IMPORT_BATCH = 1000;
@@ -71,11 +72,16 @@ export async function importTasks(
     );
   }
   // Not idempotent: never resent blindly (see importSamplesIdempotently).
-  const body = await client.request('POST', `/api/projects/${projectId}/import`, importResponseSchema, {
-    query: { return_task_ids: true },
-    body: tasks.map(toTaskBody),
-    idempotent: false,
-  });
+  const body = await client.request(
+    'POST',
+    lsPath('projectImport', { id: projectId }),
+    importResponseSchema,
+    {
+      query: { return_task_ids: true },
+      body: tasks.map(toTaskBody),
+      idempotent: false,
+    },
+  );
   if ('import' in body) return pollImport(client, projectId, body.import);
   return { created: body.task_count, taskIds: body.task_ids ? body.task_ids.map(String) : null };
 }
@@ -90,7 +96,7 @@ async function pollImport(
   for (let waited = 0; waited < 300; [a, b] = [b, a + b]) {
     const status = await client.request(
       'GET',
-      `/api/projects/${projectId}/imports/${importId}/`,
+      lsPath('projectImportStatus', { id: projectId, importId }),
       importStatusSchema,
     );
     if (status.status === 'completed')
@@ -129,7 +135,7 @@ async function* pageTasks<S extends typeof tasksPageSchema | typeof taskRefsPage
   assertId('project', projectId);
   const fetchPage = async (page: number): Promise<z.output<S> | null> => {
     try {
-      return (await client.request('GET', '/api/tasks/', schema, {
+      return (await client.request('GET', lsPath('tasks'), schema, {
         query: {
           project: projectId,
           page,
@@ -239,20 +245,20 @@ export async function getTask(
   taskId: string,
 ): Promise<BackendTask | null> {
   if (!ID.test(taskId) || !ID.test(projectId)) return null;
-  const task = await client.requestOrNull('GET', `/api/tasks/${taskId}/`, taskSchema);
+  const task = await client.requestOrNull('GET', lsPath('task', { id: taskId }), taskSchema);
   if (!task || (task.project !== null && task.project !== undefined && String(task.project) !== projectId))
     return null;
   const annotations =
     task.annotations ??
-    (await client.request('GET', `/api/tasks/${taskId}/annotations/`, annotationSchema.array()));
+    (await client.request('GET', lsPath('taskAnnotations', { id: taskId }), annotationSchema.array()));
   return toBackendTask(task, annotations);
 }
 
 export async function clearTasks(client: LabelStudioClient, projectId: string): Promise<number> {
   assertId('project', projectId);
-  const page = await client.request('GET', '/api/tasks/', taskRefsPageSchema, {
+  const page = await client.request('GET', lsPath('tasks'), taskRefsPageSchema, {
     query: { project: projectId, page: 1, page_size: 1 },
   });
-  await client.request('DELETE', `/api/projects/${projectId}/tasks/`, null);
+  await client.request('DELETE', lsPath('projectTasks', { id: projectId }), null);
   return page.total ?? page.tasks.length;
 }

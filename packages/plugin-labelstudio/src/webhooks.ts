@@ -3,6 +3,7 @@ import { LabelerError, type WebhookSetup } from '@labeler/core';
 import { findOrCreate } from './find-or-create.js';
 import type { LabelStudioClient } from './http.js';
 import { webhookSchema } from './schemas.js';
+import { lsPath } from './routes.js';
 
 const sameHeaders = (a: Record<string, unknown>, b: Record<string, string>): boolean =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(b).every(([k, v]) => a[k] === v);
@@ -29,11 +30,11 @@ export async function registerWebhook(
   };
   const { value, created } = await findOrCreate({
     find: async () =>
-      (await client.request('GET', '/api/webhooks/', webhookSchema.array(), { query: { project } })).find(
+      (await client.request('GET', lsPath('webhooks'), webhookSchema.array(), { query: { project } })).find(
         (w) => w.url === setup.url,
       ) ?? null,
     create: () =>
-      client.request('POST', '/api/webhooks/', webhookSchema, {
+      client.request('POST', lsPath('webhooks'), webhookSchema, {
         body: { url: setup.url, project: Number(project), ...desired },
       }),
     pause: (attempt) => client.pause(attempt),
@@ -45,6 +46,6 @@ export async function registerWebhook(
     setup.events.every((e) => current.includes(e)) &&
     value.is_active !== false;
   if (!created && !upToDate)
-    await client.request('PATCH', `/api/webhooks/${value.id}/`, webhookSchema, { body: desired });
+    await client.request('PATCH', lsPath('webhook', { id: value.id }), webhookSchema, { body: desired });
   return { webhookId: String(value.id), created };
 }

@@ -289,7 +289,7 @@ describe('Label Studio backend', () => {
     const backend = backendFor(sim);
     const { project } = await backend.ensureProject({ title: 'Hooks', labelConfig: LABEL_CONFIG });
     const setup = {
-      url: 'http://127.0.0.1:9/hook',
+      url: 'http://127.0.0.1:9999/hook', // Django's URLValidator wants a 2–5 digit port
       headers: { 'X-Labeler-Secret': 'one' },
       events: ['ANNOTATION_CREATED'],
       projectExternalId: project.externalId,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type LabelStudioSimulator, startLabelStudioSimulator } from '../src/simulator/index.js';
 import { backendFor } from './helpers.js';
 
+const WEBHOOK_URL = 'http://127.0.0.1:9999/labeler/webhook';
 let sim: LabelStudioSimulator;
 beforeAll(async () => {
   sim = await startLabelStudioSimulator();
@@ -17,6 +18,8 @@ afterAll(async () => {
 const options = () => ({
   name: 'label-studio (simulator)',
   create: async () => backendFor(sim),
+  // Label Studio (Django's URLValidator) refuses the kit's default http://127.0.0.1:9/…: one-digit port.
+  webhookUrl: WEBHOOK_URL,
   // As a person would: the annotator's submit goes through LS's own API.
   annotate: async (_project: string, taskId: string, result: unknown[]) => {
     sim.state.addAnnotation(Number(taskId), { result });
@@ -32,6 +35,7 @@ const options = () => ({
 runAnnotationBackendConformance({
   name: 'label-studio (simulator)',
   create: async () => options().create(),
+  webhookUrl: WEBHOOK_URL,
   annotate: async (p, t, r) => options().annotate(p, t, r),
   get storage() {
     return options().storage;

@@ -1,6 +1,6 @@
 import type { TaskInput } from '@labeler/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { importSamplesIdempotently } from '../src/importer.js';
+import { type ImportProgress, importSamplesIdempotently } from '../src/importer.js';
 import { type LabelStudioSimulator, startLabelStudioSimulator } from '../src/simulator/index.js';
 import { backendFor, collect, LABEL_CONFIG } from './helpers.js';
 
@@ -132,5 +132,101 @@ describe('importSamplesIdempotently', () => {
     const refs = await collect(backend.listTaskRefs(String(projectId)));
     expect(refs).toHaveLength(345);
     expect(new Set(refs.map((r) => r.sampleId)).size).toBe(345);
+  });
+
+  describe('adaptive concurrency (the default)', () => {
+    const inFlightSeen = (progress: ImportProgress[]) => progress.map((p) => p.concurrency);
+
+    it('against Label Studio on SQLite (lock emulation) it stays near one in flight and waits on far fewer locks than four', async () => {
+      const locked = await startLabelStudioSimulator({
+        version: '1.7.3',
+        sqliteLocking: { writeMs: 20, retryBaseMs: 60 },
+      });
+      try {
+        const backend = backendFor(locked, { importConcurrency: 4 });
+        const project = (title: string) =>
+          String(locked.state.createProject({ title, label_config: LABEL_CONFIG }).id);
+        const fixedProject = project('fixed');
+        await importSamplesIdempotently(backend, fixedProject, samples(300), {
+          batchSize: 10,
+          concurrency: 4,
+        });
+        const fixedWaits = locked.lockWaits;
+        const progress: ImportProgress[] = [];
+        const adaptiveProject = project('adaptive');
+        const result = await importSamplesIdempotently(backend, adaptiveProject, samples(300), {
+          batchSize: 10,
+          probeAfterMs: 0, // probe at once, so probes and drops happen within this short import
+          onProgress: (p) => progress.push(p),
+        });
+        const adaptiveWaits = locked.lockWaits - fixedWaits;
+        expect(result).toMatchObject({ imported: 300, requests: 30 });
+        expectExactlyOnce(locked, Number(adaptiveProject), 300);
+        expect(inFlightSeen(progress)[0]).toBe(1);
+        expect(Math.max(...inFlightSeen(progress))).toBeLessThanOrEqual(2);
+        // Rounds at two in flight are short probes: most batches go one at a time.
+        expect(inFlightSeen(progress).filter((c) => c === 1).length).toBeGreaterThan(progress.length / 2);
+        expect(fixedWaits).toBeGreaterThan(10);
+        expect(adaptiveWaits).toBeLessThan(fixedWaits / 4);
+      } finally {
+        await locked.stop();
+      }
+    }, 60_000);
+
+    it('by default a short import never probes: one in flight throughout, no lock waits', async () => {
+      const locked = await startLabelStudioSimulator({
+        version: '1.7.3',
+        sqliteLocking: { writeMs: 5, retryBaseMs: 60 },
+      });
+      try {
+        const id = String(locked.state.createProject({ title: 'short', label_config: LABEL_CONFIG }).id);
+        const progress: ImportProgress[] = [];
+        const result = await importSamplesIdempotently(backendFor(locked), id, samples(200), {
+          batchSize: 10,
+          onProgress: (p) => progress.push(p),
+        });
+        expect(result).toMatchObject({ imported: 200, maxConcurrency: 1 });
+        expect(new Set(inFlightSeen(progress))).toEqual(new Set([1]));
+        expect(locked.lockWaits).toBe(0);
+      } finally {
+        await locked.stop();
+      }
+    });
+
+    it('against a server that scales it climbs to the importConcurrency cap', async () => {
+      sim.faults.set({ latencyMs: 40 });
+      const progress: ImportProgress[] = [];
+      await importSamplesIdempotently(
+        backendFor(sim, { importConcurrency: 3 }),
+        String(projectId),
+        samples(400),
+        {
+          batchSize: 10,
+          probeAfterMs: 0,
+          onProgress: (p) => progress.push(p),
+        },
+      );
+      expect(inFlightSeen(progress)[0]).toBe(1);
+      expect(Math.max(...inFlightSeen(progress))).toBe(3);
+      expectExactlyOnce(sim, projectId, 400);
+    }, 60_000);
+
+    it('reports the achieved rate (tasks/s) and the current limit in progress; a fixed setting stays fixed', async () => {
+      const progress: ImportProgress[] = [];
+      await importSamplesIdempotently(
+        backendFor(sim, { importConcurrencyMode: 'fixed', importConcurrency: 2 }),
+        String(projectId),
+        samples(50),
+        {
+          batchSize: 10,
+          onProgress: (p) => progress.push(p),
+        },
+      );
+      expect(progress.every((p) => p.concurrency === 2)).toBe(true);
+      const last = progress.at(-1)!;
+      expect(last.imported).toBe(50);
+      expect(last.rate).toBeGreaterThan(0);
+      expect(Number.isFinite(last.rate)).toBe(true);
+    });
   });
 });

@@ -2,7 +2,11 @@
 import type { SimulatorState } from './state.js';
 
 export interface SimulatorOptions {
-  /** Reported in `/api/version` and error envelopes. Default "1.19.0". */
+  /**
+   * Reported in `/api/version` and error envelopes, and decides version-specific behaviour: below 1.17
+   * (e.g. "1.7.3", the real server the contract suite runs against) there are no Personal Access Tokens,
+   * no project title filter, and local files serve only to sessions. Default "1.19.0".
+   */
   version?: string;
   /** Default "Community" (synchronous import). */
   edition?: 'Community' | 'Enterprise';
@@ -28,6 +32,14 @@ export interface SimulatorOptions {
   };
   /** WEBHOOK_TIMEOUT in ms. Default 1000. */
   webhookTimeoutMs?: number;
+  /** Password of the admin user for the `/user/login/` form. Default "simulator-password". */
+  adminPassword?: string;
+  /**
+   * Emulates Label Studio on SQLite: one write at a time; a write that finds the database locked waits
+   * like `DatabaseIsLockedRetryMiddleware` (retryBaseMs, ×1.5 per retry, 15 retries, then a 500).
+   * Off by default.
+   */
+  sqliteLocking?: { writeMs?: number; retryBaseMs?: number };
   port?: number;
 }
 
@@ -43,4 +55,7 @@ export interface SimContext {
   uniqueTitles: boolean;
   localFiles: { servingEnabled: boolean; documentRoot: string; acceptTokenAuth: boolean };
   webhookTimeoutMs: number;
+  adminPassword: string;
+  /** Label Studio ≥ 1.17 behaviours (Personal Access Tokens, the project title filter). */
+  modern: boolean;
 }

@@ -1,10 +1,11 @@
 /** Routing, Label Studio's error envelope, and fault injection for the simulator. */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LS_ROUTES } from '../routes.js';
 
 export interface SimRequest {
   method: string;
-  /** Path without a trailing slash (LS answers `/path` and `/path/` alike, without redirecting). */
+  /** Path without its trailing slash (whether the slash is allowed is the route's `slash`). */
   path: string;
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
@@ -30,17 +31,28 @@ export interface Route {
   pattern: RegExp;
   keys: string[];
   auth: AuthMode;
+  /** Declared with a trailing slash: answers `/x` and `/x/`. Without one, `/x/` is Django's HTML 404. */
+  slash: boolean;
   handler: (req: SimRequest) => SimResponse | Promise<SimResponse>;
 }
 
-/** Compiles `/api/projects/:id/import` into a route (params are digits or path segments). */
+const shapeOf = (path: string): string => path.replace(/:\w+/g, ':').replace(/\/+$/, '');
+/** Slash form per route shape, from the plugin's route table (Label Studio 1.7.3's urls.py). */
+const DECLARED = new Map(Object.values(LS_ROUTES).map((p) => [shapeOf(p), p.endsWith('/')]));
+
+/**
+ * Compiles `/api/projects/:id/import` into a route (params are digits or path segments). Its slash rule
+ * comes from LS_ROUTES; a route the table lacks follows its own spelling (`/x/` declares the slash).
+ */
 export function route(method: string, path: string, auth: AuthMode, handler: Route['handler']): Route {
   const keys: string[] = [];
+  const slash = DECLARED.get(shapeOf(path)) ?? path.endsWith('/');
+  path = path.replace(/\/+$/, '');
   const source = path.replace(/:(\w+)/g, (_, key: string) => {
     keys.push(key);
     return '([^/]+)';
   });
-  return { method, pattern: new RegExp(`^${source}$`), keys, auth, handler };
+  return { method, pattern: new RegExp(`^${source}$`), keys, auth, slash, handler };
 }
 
 export class HttpError extends Error {
@@ -49,6 +61,8 @@ export class HttpError extends Error {
     readonly detail: string,
     readonly validationErrors?: Record<string, string[]>,
     readonly excInfo: string | null = null,
+    /** The envelope's status_code when it differs from the HTTP status (1.7.3's PATCH of malformed XML). */
+    readonly envelopeStatus?: number,
   ) {
     super(detail);
   }
@@ -58,7 +72,7 @@ export class HttpError extends Error {
 export function envelope(version: string, error: HttpError): Record<string, unknown> {
   return {
     id: randomUUID(),
-    status_code: error.status,
+    status_code: error.envelopeStatus ?? error.status,
     version,
     detail: error.detail,
     exc_info: error.excInfo,
@@ -138,6 +152,13 @@ export function decideFault(faults: FaultController, method: string, path: strin
   }
   return { kind: 'none' };
 }
+
+/** Django's 404 page for a path no route declares (Label Studio renders its HTML shell). */
+export const routeNotFound = (): SimResponse => ({
+  status: 404,
+  text: '<!doctype html>\n<html lang="en">\n<head><title>Label Studio</title></head><body><h1>Not Found</h1></body></html>',
+  headers: { 'content-type': 'text/html; charset=utf-8' },
+});
 
 /** What a proxy or LS answers for an injected status: LS's 500 is its envelope, gateways answer HTML. */
 export function faultResponse(status: number, version: string): SimResponse {

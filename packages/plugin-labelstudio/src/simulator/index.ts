@@ -23,10 +23,12 @@ import {
   HttpError,
   readBody,
   type Route,
+  routeNotFound,
   type SimResponse,
   send,
   sleep,
 } from './http.js';
+import { createSqliteLocks, lockedResponse } from './locks.js';
 import { authRoutes, issuePersonalAccessToken } from './routes-auth.js';
 import { fileRoutes } from './routes-files.js';
 import { projectRoutes } from './routes-projects.js';
@@ -34,6 +36,7 @@ import { storageRoutes } from './routes-storages.js';
 import { taskRoutes } from './routes-tasks.js';
 import { createWebhookEmitter, webhookRoutes } from './routes-webhooks.js';
 import { SimulatorState } from './state.js';
+import { hasPersonalAccessTokens } from '../versions.js';
 
 export type { SimulatorOptions } from './context.js';
 export type { FaultController, FaultOptions } from './http.js';
@@ -60,6 +63,10 @@ export interface LabelStudioSimulator {
   personalAccessToken: string;
   /** LOCAL_FILES_DOCUMENT_ROOT of this simulator. */
   documentRoot: string;
+  /** The admin's `/user/login/` credentials (local files serve only to sessions before 1.17). */
+  login: { email: string; password: string };
+  /** Writes that found the emulated SQLite database locked and waited (sqliteLocking). */
+  readonly lockWaits: number;
   state: SimulatorState;
   faults: FaultController;
   /** Mints another PAT (e.g. to test several clients). */
@@ -72,9 +79,13 @@ export async function startLabelStudioSimulator(
 ): Promise<LabelStudioSimulator> {
   const state = new SimulatorState();
   state.settings.legacyApiTokensEnabled = options.legacyTokensEnabled ?? true;
+  const version = options.version ?? '1.19.0';
+  const modern = hasPersonalAccessTokens(version);
   const ctx: SimContext = {
     state,
-    version: options.version ?? '1.19.0',
+    version,
+    modern,
+    adminPassword: options.adminPassword ?? 'simulator-password',
     edition: options.edition ?? 'Community',
     legacyToken: options.legacyToken ?? randomBytes(20).toString('hex'),
     jwtSecret: randomBytes(32).toString('hex'),
@@ -85,7 +96,7 @@ export async function startLabelStudioSimulator(
     localFiles: {
       servingEnabled: options.localFiles?.servingEnabled ?? false,
       documentRoot: options.localFiles?.documentRoot ?? mkdtempSync(join(tmpdir(), 'ls-sim-root-')),
-      acceptTokenAuth: options.localFiles?.acceptTokenAuth ?? true,
+      acceptTokenAuth: options.localFiles?.acceptTokenAuth ?? modern,
     },
     webhookTimeoutMs: options.webhookTimeoutMs ?? 1000,
   };
@@ -99,15 +110,21 @@ export async function startLabelStudioSimulator(
     ...fileRoutes(ctx),
   ];
   const faults = createFaultController();
+  const locks = createSqliteLocks(options.sqliteLocking);
 
-  const handle = async (req: IncomingMessage, path: string, query: URLSearchParams): Promise<SimResponse> => {
+  const handle = async (
+    req: IncomingMessage,
+    path: string,
+    slashed: boolean,
+    query: URLSearchParams,
+  ): Promise<SimResponse> => {
     const method = req.method ?? 'GET';
     let params: Record<string, string> = {};
     let matched: Route | undefined;
     let pathMatched = false;
     for (const r of routes) {
       const m = r.pattern.exec(path);
-      if (!m) continue;
+      if (!m || (slashed && !r.slash)) continue; // Label Studio only adds a missing slash
       pathMatched = true;
       if (r.method !== method) continue;
       matched = r;
@@ -116,17 +133,15 @@ export async function startLabelStudioSimulator(
     }
     if (!matched) {
       if (pathMatched) throw new HttpError(405, `Method "${method}" not allowed.`);
-      return {
-        status: 404,
-        text: `<h1>Not Found</h1><p>The requested resource was not found on this server.</p>`,
-        headers: { 'content-type': 'text/html' },
-      };
+      return routeNotFound();
     }
     const who = matched.auth === 'none' ? null : authenticate(ctx, req.headers);
     if (matched.auth === 'required' && !who) throw new HttpError(401, NOT_PROVIDED);
     const rawBody = await readBody(req);
     let body: unknown;
-    if (rawBody.length > 0) {
+    if (rawBody.length > 0 && /x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')) {
+      body = Object.fromEntries(new URLSearchParams(rawBody));
+    } else if (rawBody.length > 0) {
       try {
         body = JSON.parse(rawBody);
       } catch (error) {
@@ -151,8 +166,9 @@ export async function startLabelStudioSimulator(
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     state.stats.requests += 1;
     const parsed = new URL(req.url ?? '/', 'http://simulator');
-    // APPEND_SLASH=False + CommonMiddlewareAppendSlashWithoutRedirect: both spellings, no redirect.
+    // CommonMiddlewareAppendSlashWithoutRedirect: a missing slash is added (no redirect), never removed.
     const path = parsed.pathname.length > 1 ? parsed.pathname.replace(/\/+$/, '') : parsed.pathname;
+    const slashed = path !== parsed.pathname;
     const fault = decideFault(faults, req.method ?? 'GET', path);
     if (faults.current.latencyMs) await sleep(faults.current.latencyMs);
     if (fault.kind !== 'none' && !fault.after) {
@@ -166,8 +182,10 @@ export async function startLabelStudioSimulator(
       return;
     }
     let response: SimResponse;
+    const unlock = await locks.acquire(req.method ?? 'GET');
     try {
-      response = await handle(req, path, parsed.searchParams);
+      response =
+        unlock === null ? lockedResponse(ctx.version) : await handle(req, path, slashed, parsed.searchParams);
     } catch (error) {
       const httpError =
         error instanceof HttpError
@@ -179,6 +197,8 @@ export async function startLabelStudioSimulator(
               error instanceof Error ? (error.stack ?? null) : null,
             );
       response = { status: httpError.status, json: envelope(ctx.version, httpError) };
+    } finally {
+      unlock?.();
     }
     if (fault.kind === 'drop') {
       faults.injected.drops += 1;
@@ -207,6 +227,10 @@ export async function startLabelStudioSimulator(
     legacyToken: ctx.legacyToken,
     personalAccessToken: issuePersonalAccessToken(ctx),
     documentRoot: ctx.localFiles.documentRoot,
+    login: { email: state.users[0]!.email, password: ctx.adminPassword },
+    get lockWaits() {
+      return locks.waits;
+    },
     state,
     faults,
     issuePersonalAccessToken: () => issuePersonalAccessToken(ctx),

@@ -1,7 +1,7 @@
 /** Connectivity, identity and token endpoints (reference §2.2, §2.5). */
 import { randomUUID } from 'node:crypto';
 import type { SimContext } from './context.js';
-import { HttpError, route, validationError, type Route } from './http.js';
+import { HttpError, route, type Route, type SimResponse, validationError } from './http.js';
 import { signJwt, verifyJwt } from './jwt.js';
 
 const TOKEN_INVALID = 'Token is invalid or expired';
@@ -21,10 +21,49 @@ export function issuePersonalAccessToken(ctx: SimContext): string {
   );
 }
 
+const cookie = (headers: Record<string, string | string[] | undefined>, name: string): string | null =>
+  new RegExp(`(?:^|;\\s*)${name}=([^;]+)`).exec(String(headers.cookie ?? ''))?.[1] ?? null;
+
+/** Django's login form: a csrftoken cookie that the POST must echo as csrfmiddlewaretoken. */
+function loginRoutes(ctx: SimContext): Route[] {
+  const form = (csrf: string): SimResponse => ({
+    status: 200,
+    text: `<form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="${csrf}"><input name="email"><input name="password" type="password"></form>`,
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'set-cookie': `csrftoken=${csrf}; Path=/; SameSite=Lax`,
+    },
+  });
+  return [
+    route('GET', '/user/login/', 'none', (req) =>
+      form(cookie(req.headers, 'csrftoken') ?? randomUUID().replace(/-/g, '')),
+    ),
+    route('POST', '/user/login/', 'none', (req): SimResponse => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const csrf = cookie(req.headers, 'csrftoken');
+      if (!csrf || body.csrfmiddlewaretoken !== csrf)
+        return {
+          status: 403,
+          text: '<h1>Forbidden (403)</h1><p>CSRF verification failed. Request aborted.</p>',
+          headers: { 'content-type': 'text/html' },
+        };
+      const user = ctx.state.users.find((u) => u.email === body.email);
+      if (!user || body.password !== ctx.adminPassword) return form(csrf);
+      return {
+        status: 302,
+        headers: {
+          location: '/projects/',
+          'set-cookie': `sessionid=${ctx.state.createSession()}; HttpOnly; Path=/; SameSite=Lax`,
+        },
+      };
+    }),
+  ];
+}
+
 export function authRoutes(ctx: SimContext): Route[] {
   const { state } = ctx;
-  return [
-    route('GET', '/health', 'none', () => ({ status: 200, json: { status: 'UP' } })),
+  const routes = [
+    route('GET', '/health/', 'none', () => ({ status: 200, json: { status: 'UP' } })),
     route('GET', '/api/version', 'none', () => ({
       status: 200,
       json: {
@@ -63,6 +102,11 @@ export function authRoutes(ctx: SimContext): Route[] {
       status: 200,
       json: { token: ctx.legacyToken },
     })),
+    ...loginRoutes(ctx),
+  ];
+  if (!ctx.modern) return routes; // 1.7: no Personal Access Tokens, so none of these routes exist
+  return [
+    ...routes,
     route('POST', '/api/token/refresh', 'none', (req) => {
       const refresh = (req.body as { refresh?: unknown } | undefined)?.refresh;
       if (typeof refresh !== 'string') throw validationError({ refresh: ['This field is required.'] });
@@ -90,8 +134,8 @@ export function authRoutes(ctx: SimContext): Route[] {
       );
       return { status: 200, json: { access } };
     }),
-    route('GET', '/api/token', 'required', () => ({ status: 200, json: [] })),
-    route('POST', '/api/token', 'required', () => {
+    route('GET', '/api/token/', 'required', () => ({ status: 200, json: [] })),
+    route('POST', '/api/token/', 'required', () => {
       if (state.patIssued)
         throw new HttpError(
           409,
@@ -100,14 +144,14 @@ export function authRoutes(ctx: SimContext): Route[] {
       state.patIssued = true;
       return { status: 201, json: { token: issuePersonalAccessToken(ctx) } };
     }),
-    route('GET', '/api/jwt/settings', 'required', () => ({
+    route('GET', '/api/jwt/settings/', 'required', () => ({
       status: 200,
       json: {
         api_tokens_enabled: state.settings.apiTokensEnabled,
         legacy_api_tokens_enabled: state.settings.legacyApiTokensEnabled,
       },
     })),
-    route('POST', '/api/jwt/settings', 'required', (req) => {
+    route('POST', '/api/jwt/settings/', 'required', (req) => {
       const body = (req.body ?? {}) as Record<string, unknown>;
       if (typeof body.api_tokens_enabled === 'boolean')
         state.settings.apiTokensEnabled = body.api_tokens_enabled;

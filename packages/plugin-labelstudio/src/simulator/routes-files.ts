@@ -33,7 +33,9 @@ export function fileRoutes(ctx: SimContext): Route[] {
       if (!allowed || !d) return { status: 403, text: '' };
       const root = resolve(ctx.localFiles.documentRoot);
       const full = resolve(root, d);
-      if (full !== root && !full.startsWith(root + sep)) return { status: 404, text: '' };
+      // Django's safe_join refuses a path outside the root: SuspiciousFileOperation → 400.
+      if (full !== root && !full.startsWith(root + sep))
+        return { status: 400, text: '<h1>Bad Request (400)</h1>' };
       const dir = dirname(full);
       // A storage whose path prefixes the file's directory on a segment boundary (newer LS rule).
       const covered = ctx.state.storages.some((s) => {

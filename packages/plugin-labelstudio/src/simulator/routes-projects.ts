@@ -22,12 +22,25 @@ export function getProject(ctx: SimContext, id: string | undefined): SimProject 
   return project;
 }
 
-/** Throws LS's 400 for a bad config: envelope with validation_errors, or the lxml message for bad XML. */
-function assertLabelConfig(config: string): ReturnType<typeof checkLabelConfig> & { ok: true } {
+/**
+ * Throws what 1.7.3 answers for a bad config: a 400 envelope with validation_errors.label_config, except
+ * malformed XML in a PATCH, which 1.7.3 parses before validating: HTTP 400 with an envelope whose
+ * status_code is 500, lxml's message as detail, a traceback and no validation_errors.
+ */
+function assertLabelConfig(
+  config: string,
+  creating = true,
+): ReturnType<typeof checkLabelConfig> & { ok: true } {
   const check = checkLabelConfig(config);
   if (check.ok) return check;
-  if (check.kind === 'syntax')
-    throw new HttpError(400, check.message, undefined, `lxml.etree.XMLSyntaxError: ${check.message}`);
+  if (check.kind === 'syntax' && !creating)
+    throw new HttpError(
+      400,
+      `${check.message} (<string>, line 1)`,
+      undefined,
+      `Traceback (most recent call last):\nlxml.etree.XMLSyntaxError: ${check.message}`,
+      500,
+    );
   throw validationError({ label_config: [check.message] });
 }
 
@@ -77,7 +90,7 @@ function projectFields(
   if ('label_config' in body) {
     if (typeof body.label_config !== 'string')
       throw validationError({ label_config: ['Not a valid string.'] });
-    assertLabelConfig(body.label_config);
+    assertLabelConfig(body.label_config, creating);
     out.label_config = body.label_config;
   }
   return out;
@@ -229,7 +242,8 @@ export function projectRoutes(ctx: SimContext): Route[] {
     route('GET', '/api/projects', 'required', (req) => {
       const page = intParam(req.query.get('page'), 1);
       const pageSize = Math.min(intParam(req.query.get('page_size'), 30), 100);
-      const title = req.query.get('title')?.toLowerCase();
+      // 1.7's ProjectFilterSet has only `ids`: a title filter is silently ignored there.
+      const title = ctx.modern ? req.query.get('title')?.toLowerCase() : undefined;
       const ids = req.query.get('ids')?.split(',').map(Number);
       let list = [...state.projects.values()].sort((a, b) =>
         a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id,

@@ -16,7 +16,8 @@ export function checkLocalPath(ctx: SimContext, path: unknown): string {
   if (typeof path !== 'string' || path === '') throw validationError({ path: ['This field is required.'] });
   const root = resolve(ctx.localFiles.documentRoot);
   const full = resolve(path);
-  if (!isAbsolute(path) || (full !== root && !full.startsWith(root + sep))) {
+  // Strictly inside: the document root itself is refused too (checked on 1.7.3).
+  if (!isAbsolute(path) || !full.startsWith(root + sep)) {
     throw validationError({
       non_field_errors: [
         `Path ${path} must start with LOCAL_FILES_DOCUMENT_ROOT=${root} and must be a child, e.g.: ${join(root, 'abc')}`,
@@ -183,7 +184,11 @@ export function storageRoutes(ctx: SimContext): Route[] {
           return { status: 201, json: serialize(storage) };
         }),
         route('POST', `${base}/validate`, 'required', (req) => {
-          validateBody(type, (req.body ?? {}) as Record<string, unknown>, false);
+          const body = (req.body ?? {}) as Record<string, unknown>;
+          // 1.7.3's serializer requires a project, checked before the path (the reference says modern ones do not).
+          if (!ctx.modern && body.project === undefined)
+            throw validationError({ project: ['This field is required.'] });
+          validateBody(type, body, false);
           return { status: 200 };
         }),
         route('GET', `${base}/:id`, 'required', (req) => ({

@@ -22,7 +22,8 @@ const HEADER_NAME = /^[a-zA-Z0-9-_]+$/;
 
 function checkBody(body: Record<string, unknown>, partial: boolean): void {
   if (!partial || 'url' in body) {
-    if (typeof body.url !== 'string' || !/^https?:\/\//.test(body.url))
+    // Django's URLValidator: a port has 2–5 digits (http://127.0.0.1:9/ is "not a valid URL").
+    if (typeof body.url !== 'string' || !/^https?:\/\/[^/:?#]+(:\d{2,5})?([/?#]|$)/.test(body.url))
       throw validationError({ url: ['Enter a valid URL.'] });
     if (body.url.length > 2048)
       throw validationError({ url: ['Ensure this field has no more than 2048 characters.'] });
