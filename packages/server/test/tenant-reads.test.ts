@@ -7,10 +7,12 @@
 import type { Principal } from '@labeler/core';
 import { type LabelStudioSimulator, startLabelStudioSimulator } from '@labeler/plugin-labelstudio/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/orm.js';
 import { Annotation, AnnotationProject } from '../src/modules/annotation/entities.js';
 import { mintLaunchLink } from '../src/modules/annotation/launch.js';
 import { DatasetSample } from '../src/modules/datasets/entities.js';
 import { JobRecord } from '../src/modules/jobs/entities.js';
+import { createTestDatabase } from '../src/testing/database.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
 import { createInternalContext } from '../src/trpc/context.js';
 import { appRouter } from '../src/trpc/app-router.js';
@@ -226,6 +228,130 @@ describe('annotation reads see only projects of datasets the caller can see', ()
         body: { visibility: 'public' },
       });
       expect(back.status, back.text).toBe(200);
+    }
+  });
+});
+
+describe('audit.list is scoped to the caller’s organization', () => {
+  it("an organization's admin reads its organization's events only; a platform-wide admin reads all", async () => {
+    // Org B's admin acts in its organization; org A's admin in its own.
+    const bKey = await createOrgServiceAccount(server, orgB, ['datasets:read'], 'b-made');
+    await caller(await principalOf('bAdmin')).serviceAccounts.revoke({
+      service_account_id: bKey.service_account_id,
+    });
+    const aMade = await server.request('/api/v1/auth/service-accounts', {
+      method: 'POST',
+      token: keys.aAdmin!,
+      body: { service_name: 'a-made', scopes: ['datasets:read'] },
+    });
+    expect(aMade.status, aMade.text).toBe(201);
+    const aMadeId = (aMade.body as { service_account_id: string }).service_account_id;
+    const platformKey = await server.services.serviceAccounts.create(
+      { name: 'platform-wide', scopes: ['datasets:read'], organizationId: null },
+      SYSTEM_ACTOR,
+    );
+
+    type Event = { action: string; target_id: string | null; organization_id: string | null };
+    const eventsOf = async (principal: Principal) =>
+      (await caller(principal).audit.list({ limit: 200 })).events as Event[];
+    const aEvents = await eventsOf(await principalOf('aAdmin'));
+    const bEvents = await eventsOf(await principalOf('bAdmin'));
+    const all = await eventsOf(SYSTEM_ACTOR);
+
+    // Every kind of row is attributed: datasets, their projects, keys, the organization itself.
+    const aTargets = aEvents.map((e) => `${e.action} ${e.target_id}`);
+    for (const expected of [
+      `dataset.created ${ds.aPrivate}`,
+      `dataset.created ${ds.aPublic}`,
+      `annotation_project.created ${prj.aPrivate}`,
+      `annotation_project.backend_created ${prj.aPublic}`,
+      `service_account.created ${aMadeId}`,
+      `organization.created ${orgA}`,
+    ])
+      expect(aTargets).toContain(expected);
+    expect(new Set(aEvents.map((e) => e.organization_id))).toEqual(new Set([orgA]));
+    expect(new Set(bEvents.map((e) => e.organization_id))).toEqual(new Set([orgB]));
+    expect(bEvents.map((e) => `${e.action} ${e.target_id}`)).toEqual(
+      expect.arrayContaining([
+        `dataset.created ${ds.bPrivate}`,
+        `service_account.revoked ${bKey.service_account_id}`,
+      ]),
+    );
+    // Platform-wide rows and the other organization's are only in the full log.
+    expect(all.map((e) => `${e.action} ${e.target_id} ${e.organization_id}`)).toContain(
+      `service_account.created ${platformKey.service_account_id} null`,
+    );
+    expect(all.length).toBe(
+      aEvents.length + bEvents.length + all.filter((e) => e.organization_id === null).length,
+    );
+    // Filters cannot reach past the scope.
+    const probe = await caller(await principalOf('aAdmin')).audit.list({
+      target_id: ds.bPrivate,
+      limit: 200,
+    });
+    expect(probe.events).toEqual([]);
+  });
+});
+
+describe('Migration20261204192000', () => {
+  it("attributes existing audit rows to their target's organization; the rest stay platform-wide", async () => {
+    const db = await createTestDatabase('labeler_audit_org');
+    const orm = await openDatabase({ databaseUrl: db.url });
+    try {
+      await orm.migrator.up({ to: 'Migration20261121141343' });
+      const sql = (text: string) => orm.em.getConnection().execute(text);
+      await sql(
+        `insert into "organization" ("id", "name", "slug", "created_at") values ('org_1', 'o', 'o', now())`,
+      );
+      await sql(
+        `insert into "dataset" ("id", "organization_id", "name", "format", "storage_path", "owner_id", "created_at", "updated_at")
+         values ('ds_1', 'org_1', 'd', 'coco', 'p', 1, now(), now()), ('ds_2', null, 'e', 'coco', 'q', 1, now(), now())`,
+      );
+      await sql(
+        `insert into "annotation_project" ("id", "dataset_id", "backend_instance_id", "name", "label_schema", "created_at", "updated_at")
+         values ('prj_1', 'ds_1', 'pi_1', 'p', '{}', now(), now())`,
+      );
+      await sql(
+        `insert into "service_account" ("id", "name", "organization_id", "key_prefix", "key_hash", "created_at")
+         values ('sa_1', 's', 'org_1', 'k', 'h', now())`,
+      );
+      const rows: Array<[string, string | null, string | null]> = [
+        ['ev_1', 'dataset', 'ds_1'],
+        ['ev_2', 'dataset', 'ds_2'],
+        ['ev_3', 'annotation_project', 'prj_1'],
+        ['ev_4', 'service_account', 'sa_1'],
+        ['ev_5', 'organization', 'org_1'],
+        ['ev_6', 'plugin_instance', 'pi_1'],
+        ['ev_7', 'dataset', 'ds_gone'],
+        ['ev_8', null, null],
+      ];
+      for (const [id, type, target] of rows)
+        await orm.em
+          .getConnection()
+          .execute(
+            `insert into "audit_event" ("id", "at", "actor_kind", "action", "target_type", "target_id") values (?, now(), 'system', 'x', ?, ?)`,
+            [id, type, target],
+          );
+      await orm.migrator.up();
+      const attributed = (await orm.em
+        .getConnection()
+        .execute(`select "id", "organization_id" from "audit_event" order by "id"`)) as Array<{
+        id: string;
+        organization_id: string | null;
+      }>;
+      expect(attributed.map((r) => [r.id, r.organization_id])).toEqual([
+        ['ev_1', 'org_1'],
+        ['ev_2', null],
+        ['ev_3', 'org_1'],
+        ['ev_4', 'org_1'],
+        ['ev_5', 'org_1'],
+        ['ev_6', null],
+        ['ev_7', null],
+        ['ev_8', null],
+      ]);
+    } finally {
+      await orm.close(true);
+      await db.drop();
     }
   });
 });

@@ -109,6 +109,11 @@ export class AnnotationService {
     return project;
   }
 
+  /** The organization of the project's dataset (its audit rows belong to it); null: none or gone. */
+  async #organizationOf(project: AnnotationProject): Promise<string | null> {
+    return (await this.app().datasets.accessFacts(project.datasetId))?.organizationId ?? null;
+  }
+
   async get(projectId: string, principal: Principal | null): Promise<ProjectView> {
     return toProjectView(await this.getVisibleRecord(projectId, principal));
   }
@@ -188,6 +193,7 @@ export class AnnotationService {
         action: 'annotation_project.created',
         targetType: 'annotation_project',
         targetId: project.id,
+        organizationId: dataset.organizationId ?? null,
         details: { dataset_id: dataset.id, name: input.name },
       });
       return { project, created: true };
@@ -202,6 +208,7 @@ export class AnnotationService {
   ): Promise<{ backendDeleted: boolean }> {
     const app = this.app();
     const project = await this.#writableRecord(projectId, actor);
+    const organizationId = await this.#organizationOf(project);
     let backendDeleted = false;
     if (deleteInBackend && project.externalId) {
       const backend = await backendFor(app, project.backendInstanceId);
@@ -220,6 +227,7 @@ export class AnnotationService {
         action: 'annotation_project.deleted',
         targetType: 'annotation_project',
         targetId: projectId,
+        organizationId,
         details: { backend_deleted: backendDeleted },
       });
     });
@@ -268,6 +276,7 @@ export class AnnotationService {
     // Resolved before the transaction: starting a plugin instance reads the database on another
     // connection, which must never happen while this one holds a connection and waits on the lock.
     const record = await this.#writableRecord(projectId, actor);
+    const organizationId = await this.#organizationOf(record);
     const backend = await backendFor(app, record.backendInstanceId);
     const outcome = await app.orm.em.fork().transactional(async (tem) => {
       await tem.execute('select pg_advisory_xact_lock(hashtext(?))', [`annotation.ensure:${projectId}`]);
@@ -304,6 +313,7 @@ export class AnnotationService {
           action: 'annotation_project.backend_created',
           targetType: 'annotation_project',
           targetId: project.id,
+          organizationId,
           details: { external_id: result.project.externalId },
         });
       }
