@@ -6,6 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { type LabelStudioSimulator, startLabelStudioSimulator } from '@labeler/plugin-labelstudio/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCliConfig } from '../src/cli/config.js';
+import { CLI_PRINCIPAL } from '../src/cli/context.js';
+import { migrate, openDatabase } from '../src/db/orm.js';
+import { AuditService } from '../src/modules/audit/service.js';
+import { OrganizationService } from '../src/modules/organizations/service.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/database.js';
 
 const BIN = fileURLToPath(new URL('../bin/labeler.js', import.meta.url));
@@ -100,6 +104,52 @@ describe('labeler CLI', () => {
     const revoked = await labeler(['--json', 'sa', 'revoke', account.service_account_id]);
     expect(revoked.code).toBe(0);
     expect(JSON.parse(revoked.stdout)).toMatchObject({ id: account.service_account_id, status: 'revoked' });
+  });
+
+  it('sa create --organization puts the key in that organization; an unknown one creates nothing', async () => {
+    const orm = await openDatabase({ databaseUrl: db.url });
+    let organizationId: string;
+    try {
+      await migrate(orm);
+      const organizations = new OrganizationService(orm, new AuditService(orm));
+      organizationId = (await organizations.create('CLI org', 'cli-org', CLI_PRINCIPAL)).id;
+    } finally {
+      await orm.close(true);
+    }
+    const created = await labeler([
+      '--json',
+      'sa',
+      'create',
+      'org-key',
+      '--scopes',
+      'datasets:read,datasets:write',
+      '--organization',
+      organizationId,
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const account = JSON.parse(created.stdout) as {
+      service_account_id: string;
+      organization_id: string | null;
+    };
+    expect(account.organization_id).toBe(organizationId);
+    const listed = JSON.parse((await labeler(['--json', 'sa', 'list'])).stdout) as Array<{
+      id: string;
+      organization_id: string | null;
+    }>;
+    expect(listed.find((a) => a.id === account.service_account_id)?.organization_id).toBe(organizationId);
+
+    const unknown = await labeler([
+      '--json',
+      'sa',
+      'create',
+      'ghost-key',
+      '--organization',
+      'org_doesnotexist00',
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.stdout)).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    const after = JSON.parse((await labeler(['--json', 'sa', 'list'])).stdout) as Array<{ name: string }>;
+    expect(after.map((a) => a.name)).not.toContain('ghost-key');
   });
 
   it('clear exit codes: bad usage and bad configuration are 2, an unknown id is a clean error', async () => {

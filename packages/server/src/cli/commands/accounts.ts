@@ -25,24 +25,42 @@ export function registerAccountCommands(program: Command): void {
       'datasets:read,datasets:download,datasets:permissions',
     )
     .option('--expires-in-days <days>', 'expiry in days')
-    .action(async (name: string, opts: { scopes: string; expiresInDays?: string }, command: Command) => {
-      const { config, out } = contextOf(command);
-      const scopes = parseScopes(opts.scopes);
-      const days = opts.expiresInDays ? Number(opts.expiresInDays) : null;
-      if (days !== null && (!Number.isInteger(days) || days < 1))
-        throw new Error('--expires-in-days must be a positive whole number');
-      const created = await withServices(config, (app) =>
-        app.serviceAccounts.create(
-          { name, scopes, expiresAt: days ? new Date(Date.now() + days * 86400_000) : null },
-          CLI_PRINCIPAL,
-        ),
-      );
-      out.result(
-        created,
-        () =>
-          `created ${created.service_account_id} (${created.scopes.join(', ')})\napi key (shown once, store it now): ${created.api_key}`,
-      );
-    });
+    .option(
+      '--organization <id>',
+      "the organization the key acts in (reads public datasets and that organization's, writes only its); default: platform-wide",
+    )
+    .action(
+      async (
+        name: string,
+        opts: { scopes: string; expiresInDays?: string; organization?: string },
+        command: Command,
+      ) => {
+        const { config, out } = contextOf(command);
+        const scopes = parseScopes(opts.scopes);
+        const days = opts.expiresInDays ? Number(opts.expiresInDays) : null;
+        if (days !== null && (!Number.isInteger(days) || days < 1))
+          throw new Error('--expires-in-days must be a positive whole number');
+        const organizationId = opts.organization ?? null;
+        const created = await withServices(config, async (app) => {
+          // As POST /auth/service-accounts does: an unknown organization is NOT_FOUND, nothing created.
+          if (organizationId) await app.organizations.requireExists(organizationId);
+          return app.serviceAccounts.create(
+            {
+              name,
+              scopes,
+              expiresAt: days ? new Date(Date.now() + days * 86400_000) : null,
+              organizationId,
+            },
+            CLI_PRINCIPAL,
+          );
+        });
+        out.result(
+          created,
+          () =>
+            `created ${created.service_account_id} (${created.scopes.join(', ')}) in ${created.organization_id ?? 'no organization (platform-wide)'}\napi key (shown once, store it now): ${created.api_key}`,
+        );
+      },
+    );
   sa.command('list')
     .description('list service accounts')
     .action(async (_opts, command: Command) => {
@@ -53,7 +71,7 @@ export function registerAccountCommands(program: Command): void {
           ? accounts
               .map(
                 (a) =>
-                  `${a.id}  ${a.status.padEnd(7)}  ${a.key_prefix}…  ${a.name}  [${a.scopes.join(', ')}]  last used ${a.last_used_at ?? 'never'}`,
+                  `${a.id}  ${a.status.padEnd(7)}  ${a.key_prefix}…  ${a.name}  [${a.scopes.join(', ')}]  ${a.organization_id ?? 'platform-wide'}  last used ${a.last_used_at ?? 'never'}`,
               )
               .join('\n')
           : 'no service accounts',

@@ -39,7 +39,7 @@ export function registerLabelStudioCommands(program: Command): void {
     .action(async (_opts, command: Command) => {
       const { config, out } = contextOf(command);
       const { projects } = await withServices(config, (app) =>
-        app.annotation.list({ limit: 200, offset: 0 }),
+        app.annotation.list({ limit: 200, offset: 0 }, CLI_PRINCIPAL),
       );
       out.result(
         projects,

@@ -5,6 +5,7 @@ import { Migration20261121120000 } from './Migration20261121120000.js';
 import { Migration20261121130000 } from './Migration20261121130000.js';
 import { Migration20261121141343 } from './Migration20261121141343.js';
 import { Migration20261204190453 } from './Migration20261204190453.js';
+import { Migration20261204192000 } from './Migration20261204192000.js';
 
 export const MIGRATIONS = [
   { name: 'Migration20261121053322', class: Migration20261121053322 },
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261121130000', class: Migration20261121130000 },
   { name: 'Migration20261121141343', class: Migration20261121141343 },
   { name: 'Migration20261204190453', class: Migration20261204190453 },
+  { name: 'Migration20261204192000', class: Migration20261204192000 },
 ];

@@ -14,7 +14,6 @@ import { hasScope } from '../../trpc/init.js';
 import { AdminUser } from '../auth/entities.js';
 import { ServiceAccount } from '../service-accounts/entities.js';
 import { backendFor } from './backend.js';
-import { AnnotationProject } from './entities.js';
 import { signToken, verifyToken } from './signing.js';
 
 export const LAUNCH_PATH = '/launch';
@@ -60,23 +59,35 @@ export function mintLaunchLink(
 const invalidLink = (reason: string, message: string) =>
   new LabelerError('PRESIGNED_URL_INVALID', message, { details: { reason } });
 
-/** Is the principal the link was issued to still allowed (not revoked, disabled or expired; admin scope)? */
-async function issuerStillAllowed(
+/**
+ * The principal the link was issued to, as it is now, when it is still allowed (not revoked, disabled or
+ * expired; admin scope); else null. Read afresh so that its organization is the current one.
+ */
+async function issuerNow(
   app: AppServices,
   kind: z.infer<typeof launchPayload>['k'],
   id: string,
-): Promise<boolean> {
+): Promise<Principal | null> {
   const em = app.orm.em.fork();
   if (kind === 'admin_user') {
     const user = await em.findOne(AdminUser, { id });
-    return Boolean(user && !user.disabledAt);
+    return user && !user.disabledAt ? app.adminUsers.principalFor(user) : null;
   }
   if (kind === 'service_account') {
     const account = await em.findOne(ServiceAccount, { id });
-    if (!account || account.revokedAt || (account.expiresAt && account.expiresAt <= new Date())) return false;
-    return account.scopes.includes('admin');
+    if (!account || account.revokedAt || (account.expiresAt && account.expiresAt <= new Date())) return null;
+    if (!account.scopes.includes('admin')) return null;
+    return {
+      kind: 'service_account',
+      id: account.id,
+      name: account.name,
+      organizationId: account.organizationId ?? null,
+      roles: [],
+      scopes: account.scopes as Principal['scopes'],
+      authenticatedBy: 'launch-link',
+    };
   }
-  return false;
+  return null;
 }
 
 export async function resolveLaunch(
@@ -96,18 +107,13 @@ export async function resolveLaunch(
       'expired',
       'This launch link has expired (links last one hour). Open the project again from Labeler to get a new link.',
     );
-  const allowed = session
-    ? hasScope(session, 'admin')
-    : await issuerStillAllowed(app, payload.k, payload.sub);
-  if (!allowed)
+  const viewer = session ?? (await issuerNow(app, payload.k, payload.sub));
+  if (!viewer || !hasScope(viewer, 'admin'))
     throw new LabelerError('ACCESS_DENIED', 'You may not open this annotation project.', {
       details: { project_id: payload.p },
     });
-  const project = await app.orm.em.fork().findOne(AnnotationProject, { id: payload.p });
-  if (!project)
-    throw new LabelerError('PROJECT_NOT_FOUND', `No annotation project "${payload.p}".`, {
-      details: { project_id: payload.p },
-    });
+  // Re-checked now: the dataset may have become private or moved to another organization since.
+  const project = await app.annotation.getVisibleRecord(payload.p, viewer);
   if (!project.externalId)
     throw new LabelerError('CONFLICT', 'The backend project does not exist yet: ensure the project first.', {
       details: { project_id: project.id },

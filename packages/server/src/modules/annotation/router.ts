@@ -43,7 +43,7 @@ export const annotationRouter = router({
     })
     .input(listInput)
     .output(listOutput)
-    .query(({ ctx, input }) => ctx.app.annotation.list(input)),
+    .query(({ ctx, input }) => ctx.app.annotation.list(input, ctx.principal)),
 
   get: adminProcedure
     .meta({
@@ -57,7 +57,7 @@ export const annotationRouter = router({
     })
     .input(byProject)
     .output(projectView)
-    .query(({ ctx, input }) => ctx.app.annotation.get(input.project_id)),
+    .query(({ ctx, input }) => ctx.app.annotation.get(input.project_id, ctx.principal)),
 
   create: adminProcedure
     .meta({
@@ -130,7 +130,7 @@ export const annotationRouter = router({
     })
     .input(byProject)
     .output(validateOutput)
-    .query(({ ctx, input }) => ctx.app.annotation.validate(input.project_id)),
+    .query(({ ctx, input }) => ctx.app.annotation.validate(input.project_id, ctx.principal)),
 
   importTasks: adminProcedure
     .meta({
@@ -189,7 +189,9 @@ export const annotationRouter = router({
     })
     .input(syncOneInput)
     .output(syncOneOutput)
-    .mutation(({ ctx, input }) => ctx.app.annotation.syncOne(input.project_id, input.task_id, 'sync-one')),
+    .mutation(({ ctx, input }) =>
+      ctx.app.annotation.syncOne(input.project_id, input.task_id, 'sync-one', ctx.principal),
+    ),
 
   authUrl: adminProcedure
     .meta({
@@ -219,7 +221,7 @@ export const annotationRouter = router({
     })
     .input(byProject)
     .output(progressOutput)
-    .query(({ ctx, input }) => ctx.app.annotation.progress(input.project_id)),
+    .query(({ ctx, input }) => ctx.app.annotation.progress(input.project_id, ctx.principal)),
 });
 
 export type AnnotationRouter = typeof annotationRouter;

@@ -17,7 +17,7 @@ import type { Em } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import { AdminUser } from '../auth/entities.js';
 import { Dataset } from '../datasets/entities.js';
-import { assertWritable } from '../datasets/service.js';
+import { assertWritable, isVisibleTo } from '../datasets/service.js';
 import { backendFor, explainBackendError, withTransientRetry } from './backend.js';
 import { Annotation, AnnotationProject, AnnotationTaskLink } from './entities.js';
 import { IMPORT_JOB, PULL_JOB, SYNC_TASK_JOB } from './job-kinds.js';
@@ -79,31 +79,66 @@ export class AnnotationService {
     return project;
   }
 
-  /** A project's writes (ensure, import, pull, delete) follow its dataset's write rule (datasets/service.ts). */
-  async #assertWritable(project: AnnotationProject, actor: Principal | null): Promise<void> {
+  /**
+   * The project, when `principal` may see it: its dataset is visible to it (datasets/service.ts
+   * isVisibleTo). Other projects answer like missing ones (404 PROJECT_NOT_FOUND), so another
+   * organization's private datasets do not leak through their projects. Platform-wide principals (and
+   * `null`, the system) see every project, even a deleted dataset's.
+   */
+  async getVisibleRecord(
+    projectId: string,
+    principal: Principal | null,
+    em: Em = this.app().orm.em.fork(),
+  ): Promise<AnnotationProject> {
+    const project = await this.getRecord(projectId, em);
+    if (principal?.organizationId) {
+      const facts = await this.app().datasets.accessFacts(project.datasetId);
+      if (!facts || !isVisibleTo(principal, facts)) throw projectNotFound(projectId);
+    }
+    return project;
+  }
+
+  /**
+   * A project's writes (ensure, import, pull, sync-one, delete) follow its dataset's write rule
+   * (datasets/service.ts): an invisible project is missing (404), a visible one of another organization 403.
+   */
+  async #writableRecord(projectId: string, actor: Principal | null): Promise<AnnotationProject> {
+    const project = await this.getVisibleRecord(projectId, actor);
     // Platform-wide principals may write every dataset (even a deleted one's project may be cleaned up).
     if (actor?.organizationId) await this.app().datasets.getWritable(actor, project.datasetId);
+    return project;
   }
 
-  async get(projectId: string): Promise<ProjectView> {
-    return toProjectView(await this.getRecord(projectId));
+  /** The organization of the project's dataset (its audit rows belong to it); null: none or gone. */
+  async #organizationOf(project: AnnotationProject): Promise<string | null> {
+    return (await this.app().datasets.accessFacts(project.datasetId))?.organizationId ?? null;
   }
 
-  async list(filter: {
-    dataset_id?: string | undefined;
-    limit: number;
-    offset: number;
-  }): Promise<{ total: number; projects: ProjectView[] }> {
-    const em = this.app().orm.em.fork();
-    const [rows, total] = await em.findAndCount(
-      AnnotationProject,
-      filter.dataset_id ? { datasetId: filter.dataset_id } : {},
-      {
-        orderBy: { createdAt: 'desc', id: 'asc' },
-        limit: filter.limit,
-        offset: filter.offset,
-      },
-    );
+  async get(projectId: string, principal: Principal | null): Promise<ProjectView> {
+    return toProjectView(await this.getVisibleRecord(projectId, principal));
+  }
+
+  /** Newest first; an organization's principal gets only projects of datasets visible to it. */
+  async list(
+    filter: { dataset_id?: string | undefined; limit: number; offset: number },
+    principal: Principal | null,
+  ): Promise<{ total: number; projects: ProjectView[] }> {
+    const qb = this.app()
+      .orm.em.fork()
+      .createQueryBuilder(AnnotationProject, 'p')
+      .where(filter.dataset_id ? { datasetId: filter.dataset_id } : {});
+    if (principal?.organizationId) {
+      // isVisibleTo as SQL, as datasets/reads.ts visibleSql writes it.
+      qb.andWhere(
+        `p.dataset_id in (select d.id from dataset d where d.deleted_at is null and (d.visibility = 'public' or d.organization_id = ?))`,
+        [principal.organizationId],
+      );
+    }
+    const [rows, total] = await qb
+      .orderBy({ createdAt: 'desc', id: 'asc' })
+      .limit(filter.limit)
+      .offset(filter.offset)
+      .getResultAndCount();
     return { total, projects: rows.map(toProjectView) };
   }
 
@@ -158,6 +193,7 @@ export class AnnotationService {
         action: 'annotation_project.created',
         targetType: 'annotation_project',
         targetId: project.id,
+        organizationId: dataset.organizationId ?? null,
         details: { dataset_id: dataset.id, name: input.name },
       });
       return { project, created: true };
@@ -171,8 +207,8 @@ export class AnnotationService {
     actor: Principal | null,
   ): Promise<{ backendDeleted: boolean }> {
     const app = this.app();
-    const project = await this.getRecord(projectId);
-    await this.#assertWritable(project, actor);
+    const project = await this.#writableRecord(projectId, actor);
+    const organizationId = await this.#organizationOf(project);
     let backendDeleted = false;
     if (deleteInBackend && project.externalId) {
       const backend = await backendFor(app, project.backendInstanceId);
@@ -191,6 +227,7 @@ export class AnnotationService {
         action: 'annotation_project.deleted',
         targetType: 'annotation_project',
         targetId: projectId,
+        organizationId,
         details: { backend_deleted: backendDeleted },
       });
     });
@@ -238,8 +275,8 @@ export class AnnotationService {
     const app = this.app();
     // Resolved before the transaction: starting a plugin instance reads the database on another
     // connection, which must never happen while this one holds a connection and waits on the lock.
-    const record = await this.getRecord(projectId);
-    await this.#assertWritable(record, actor);
+    const record = await this.#writableRecord(projectId, actor);
+    const organizationId = await this.#organizationOf(record);
     const backend = await backendFor(app, record.backendInstanceId);
     const outcome = await app.orm.em.fork().transactional(async (tem) => {
       await tem.execute('select pg_advisory_xact_lock(hashtext(?))', [`annotation.ensure:${projectId}`]);
@@ -276,6 +313,7 @@ export class AnnotationService {
           action: 'annotation_project.backend_created',
           targetType: 'annotation_project',
           targetId: project.id,
+          organizationId,
           details: { external_id: result.project.externalId },
         });
       }
@@ -322,11 +360,12 @@ export class AnnotationService {
   }
 
   /** exists/accessible/counters, cached for a minute; invalidated by every change made through Labeler. */
-  async validate(projectId: string): Promise<ValidateOutput> {
+  async validate(projectId: string, principal: Principal | null): Promise<ValidateOutput> {
+    // Checked before the cache: the cache is per project, not per caller.
+    const project = await this.getVisibleRecord(projectId, principal);
     const cached = this.#validations.get(projectId);
     if (cached) return { ...cached, cached: true };
     const app = this.app();
-    const project = await this.getRecord(projectId);
     const checkedAt = new Date().toISOString();
     let value: Omit<ValidateOutput, 'cached'>;
     if (!project.externalId) {
@@ -374,7 +413,7 @@ export class AnnotationService {
     projectId: string,
     options: { batchSize?: number | undefined; actor: Principal | null; sync?: boolean },
   ): Promise<StartJobOutcome> {
-    await this.#assertWritable(await this.getRecord(projectId), options.actor);
+    await this.#writableRecord(projectId, options.actor);
     const payload = {
       project_id: projectId,
       ...(options.batchSize ? { batch_size: options.batchSize } : {}),
@@ -390,7 +429,7 @@ export class AnnotationService {
     projectId: string,
     options: { actor: Principal | null; sync?: boolean },
   ): Promise<StartJobOutcome> {
-    await this.#assertWritable(await this.getRecord(projectId), options.actor);
+    await this.#writableRecord(projectId, options.actor);
     const { job, deduplicated } = await this.app().jobs.startJob(
       PULL_JOB,
       { project_id: projectId },
@@ -454,12 +493,17 @@ export class AnnotationService {
     }
   }
 
-  /** Pulls one task's annotations now (POST …/tasks/{tid}/annotations, and webhook jobs). */
+  /**
+   * Pulls one task's annotations now (POST …/tasks/{tid}/annotations, and webhook jobs). It writes the
+   * dataset's samples, so an `actor` (a caller, not a job) must be allowed to write the project.
+   */
   async syncOne(
     projectId: string,
     taskId: string,
     source: 'webhook' | 'sync-one' = 'sync-one',
+    actor: Principal | null = null,
   ): Promise<SyncOneOutput> {
+    if (actor) await this.#writableRecord(projectId, actor);
     try {
       return await syncTask(this, this.app(), projectId, taskId, source);
     } finally {
@@ -482,8 +526,8 @@ export class AnnotationService {
     this.invalidate(projectId);
   }
 
-  async progress(projectId: string) {
-    const project = await this.getRecord(projectId);
+  async progress(projectId: string, principal: Principal | null) {
+    const project = await this.getVisibleRecord(projectId, principal);
     return {
       project_id: project.id,
       status: project.status,
@@ -499,7 +543,7 @@ export class AnnotationService {
 
   async authUrl(projectId: string, principal: Principal, locale: 'en' | 'ko' | 'zh' | undefined) {
     const app = this.app();
-    let project = await this.getRecord(projectId);
+    let project = await this.getVisibleRecord(projectId, principal);
     if (!project.externalId) {
       await this.ensure(projectId, principal);
       project = await this.getRecord(projectId);

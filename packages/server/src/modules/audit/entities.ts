@@ -8,6 +8,7 @@ export const AuditEventSchema = defineEntity({
     { properties: ['action', 'at'] },
     { properties: ['actorId', 'at'] },
     { properties: ['targetId', 'at'] },
+    { properties: ['organizationId', 'at'] },
   ],
   properties: {
     id: p.string().primary(),
@@ -15,6 +16,11 @@ export const AuditEventSchema = defineEntity({
     actorKind: p.string(),
     actorId: p.string().nullable(),
     actorName: p.string().nullable(),
+    /**
+     * The organization the event belongs to (its target's, else its actor's); null: platform-wide. An
+     * organization's admin reads only its organization's events.
+     */
+    organizationId: p.string().nullable(),
     action: p.string(),
     targetType: p.string().nullable(),
     targetId: p.string().nullable(),

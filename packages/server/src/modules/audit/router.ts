@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { adminProcedure, router } from '../../trpc/init.js';
 
 export const auditRouter = router({
+  /** An organization's admin reads its organization's events only (see AuditEvent.organizationId). */
   list: adminProcedure
     .input(
       z.object({
@@ -16,6 +17,7 @@ export const auditRouter = router({
     )
     .query(({ ctx, input }) =>
       ctx.app.audit.list({
+        ...(ctx.principal.organizationId ? { organizationId: ctx.principal.organizationId } : {}),
         ...(input.action ? { action: input.action } : {}),
         ...(input.actor_id ? { actorId: input.actor_id } : {}),
         ...(input.target_id ? { targetId: input.target_id } : {}),

@@ -7,6 +7,11 @@ import { AuditEvent } from './entities.js';
 export interface AuditRecordInput {
   actor: Principal | null;
   action: string;
+  /**
+   * The organization of what the event concerns (a dataset's, a key's, the organization itself); null:
+   * nothing organization's. Not given: the actor's organization (an organization's actor acts only there).
+   */
+  organizationId?: string | null;
   targetType?: string | null;
   targetId?: string | null;
   details?: Record<string, unknown>;
@@ -17,6 +22,8 @@ export interface AuditRecordInput {
 }
 
 export interface AuditFilter {
+  /** Only this organization's events (what an organization's admin may read); not given: all. */
+  organizationId?: string;
   action?: string;
   actorId?: string;
   targetId?: string;
@@ -28,11 +35,11 @@ export interface AuditFilter {
 
 /** Inserts the audit rows given as a JSON array in one parameter, written `placeholder`. */
 const insertRows = (placeholder: string) =>
-  `insert into "audit_event" ("id", "at", "actor_kind", "actor_id", "actor_name", "action", "target_type", "target_id", "details", "request_id", "ip")
-    select r."id", now(), r."actor_kind", r."actor_id", r."actor_name", r."action", r."target_type", r."target_id",
+  `insert into "audit_event" ("id", "at", "actor_kind", "actor_id", "actor_name", "organization_id", "action", "target_type", "target_id", "details", "request_id", "ip")
+    select r."id", now(), r."actor_kind", r."actor_id", r."actor_name", r."organization_id", r."action", r."target_type", r."target_id",
       coalesce(r."details", '{}'), r."request_id", r."ip"
     from json_to_recordset(${placeholder}::json) as r("id" text, "actor_kind" text, "actor_id" text, "actor_name" text,
-      "action" text, "target_type" text, "target_id" text, "details" jsonb, "request_id" text, "ip" text)`;
+      "organization_id" text, "action" text, "target_type" text, "target_id" text, "details" jsonb, "request_id" text, "ip" text)`;
 /** For FastSql (grouped appends). */
 const INSERT_ROWS = insertRows('$1');
 /** For MikroORM's execute (inside a caller's transaction). */
@@ -44,6 +51,7 @@ interface AuditRow {
   actor_kind: string;
   actor_id: string | null;
   actor_name: string | null;
+  organization_id: string | null;
   action: string;
   target_type: string | null;
   target_id: string | null;
@@ -84,6 +92,8 @@ export class AuditService {
       actor_kind: input.actor?.kind ?? 'system',
       actor_id: input.actor?.id ?? null,
       actor_name: input.actor?.name ?? null,
+      organization_id:
+        input.organizationId !== undefined ? input.organizationId : (input.actor?.organizationId ?? null),
       action: input.action,
       target_type: input.targetType ?? null,
       target_id: input.targetId ?? null,
@@ -142,6 +152,7 @@ export class AuditService {
     const em = this.orm.em.fork();
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
     const where: Record<string, unknown> = {};
+    if (filter.organizationId) where.organizationId = filter.organizationId;
     if (filter.action) where.action = { $like: `${filter.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
     if (filter.actorId) where.actorId = filter.actorId;
     if (filter.targetId) where.targetId = filter.targetId;
@@ -163,6 +174,7 @@ export class AuditService {
         actor_kind: e.actorKind,
         actor_id: e.actorId ?? null,
         actor_name: e.actorName ?? null,
+        organization_id: e.organizationId ?? null,
         action: e.action,
         target_type: e.targetType ?? null,
         target_id: e.targetId ?? null,

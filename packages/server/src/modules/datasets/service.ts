@@ -386,6 +386,7 @@ export class DatasetService {
           action: 'dataset.created',
           targetType: 'dataset',
           targetId: id,
+          organizationId: dataset.organizationId ?? null,
           details: { name: input.name },
           requestId: options.requestId ?? null,
         });
@@ -442,6 +443,7 @@ export class DatasetService {
             action: 'dataset.updated',
             targetType: 'dataset',
             targetId: dataset.id,
+            organizationId: dataset.organizationId ?? null,
             details: { fields: changed },
             requestId: options.requestId ?? null,
           });
@@ -462,6 +464,7 @@ export class DatasetService {
           action: 'dataset.deleted',
           targetType: 'dataset',
           targetId: id,
+          organizationId: dataset.organizationId ?? null,
           requestId: options.requestId ?? null,
         });
         return dataset;
@@ -588,7 +591,7 @@ export class DatasetService {
   ): Promise<DatasetPermission> {
     const em = this.orm.em.fork();
     return em.transactional(async (tem) => {
-      await this.getWritable(actor, datasetId, tem);
+      const dataset = await this.getWritable(actor, datasetId, tem);
       let permission = await tem.findOne(DatasetPermission, { datasetId, userId });
       if (permission) permission.role = role;
       else
@@ -605,6 +608,7 @@ export class DatasetService {
         action: 'dataset.permission_granted',
         targetType: 'dataset',
         targetId: datasetId,
+        organizationId: dataset.organizationId ?? null,
         details: { user_id: userId, role },
       });
       return permission;
@@ -614,7 +618,7 @@ export class DatasetService {
   async revokePermission(datasetId: string, userId: number, actor: Principal): Promise<boolean> {
     const em = this.orm.em.fork();
     return em.transactional(async (tem) => {
-      await this.getWritable(actor, datasetId, tem);
+      const dataset = await this.getWritable(actor, datasetId, tem);
       const removed = await tem.nativeDelete(DatasetPermission, { datasetId, userId });
       if (removed)
         await this.audit.record({
@@ -623,6 +627,7 @@ export class DatasetService {
           action: 'dataset.permission_revoked',
           targetType: 'dataset',
           targetId: datasetId,
+          organizationId: dataset.organizationId ?? null,
           details: { user_id: userId },
         });
       return removed > 0;

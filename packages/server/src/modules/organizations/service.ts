@@ -45,6 +45,7 @@ export class OrganizationService {
       action: 'organization.created',
       targetType: 'organization',
       targetId: org.id,
+      organizationId: org.id,
       details: { name, slug },
     });
     return {
@@ -68,6 +69,7 @@ export class OrganizationService {
       action: 'organization.member_set',
       targetType: 'organization',
       targetId: organizationId,
+      organizationId,
       details: { user_id: userId, role },
     });
   }
@@ -80,6 +82,7 @@ export class OrganizationService {
         action: 'organization.member_removed',
         targetType: 'organization',
         targetId: organizationId,
+        organizationId,
         details: { user_id: userId },
       });
     return removed > 0;

@@ -114,6 +114,7 @@ export class ServiceAccountService {
       action: 'service_account.created',
       targetType: 'service_account',
       targetId: sa.id,
+      organizationId: sa.organizationId ?? null,
       details: {
         name: sa.name,
         scopes: sa.scopes,
@@ -183,6 +184,7 @@ export class ServiceAccountService {
         action: 'service_account.revoked',
         targetType: 'service_account',
         targetId: sa.id,
+        organizationId: sa.organizationId ?? null,
         details: { name: sa.name },
       });
     }
@@ -218,6 +220,7 @@ export class ServiceAccountService {
       action: 'service_account.rotated',
       targetType: 'service_account',
       targetId: sa.id,
+      organizationId: sa.organizationId ?? null,
       details: { overlap_seconds: overlapSeconds, key_prefix: prefix },
     });
     return {

@@ -410,6 +410,7 @@ export class StorageFilesService {
       action: 'dataset.upload_urls_issued',
       targetType: 'dataset',
       targetId: datasetId,
+      organizationId: dataset.organizationId ?? null,
       details: { files: uploads.length },
     });
     return { dataset_id: datasetId, uploads };
@@ -594,6 +595,7 @@ export class StorageFilesService {
           action: 'dataset.download_url_issued',
           targetType: 'dataset',
           targetId: dataset.id,
+          organizationId: dataset.organizationId ?? null,
           details: {
             version: version.version,
             user_id: input.user_id ?? null,
