@@ -377,6 +377,8 @@ let counter = 0;
 const RATE_ENV = {
   LABELER_RATE_LIMIT_PER_ACCOUNT: '1000000',
   LABELER_RATE_LIMIT_PER_DATASET: '1000000',
+  // The per-IP budget of requests without a valid credential (every such column comes from 127.0.0.1).
+  LABELER_UNAUTHENTICATED_PER_IP: '1000000',
 };
 
 async function datasetsNamed(name: string): Promise<number> {
