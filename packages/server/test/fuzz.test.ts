@@ -510,7 +510,7 @@ function isEnvelope(text: string): boolean {
     error.details !== null &&
     !Array.isArray(error.details) &&
     typeof error.timestamp === 'string' &&
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(error.timestamp)
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(error.timestamp)
   );
 }
 
