@@ -328,7 +328,8 @@ function scope(...scopes: DataScope[]): Access {
 
 /**
  * The credential columns. ownScope: org A's key holding exactly the route's scope(s); otherOrgAdmin: org B's
- * key with the admin scope, against org A's resources; noCsrf: a console session without its CSRF header.
+ * key with the admin scope, against org A's resources; noCsrf: a console session without its CSRF header;
+ * revokedReplay: a REST write sent with an Idempotency-Key by a key that is then revoked, and sent again.
  */
 const COLUMNS = [
   'none',
@@ -342,6 +343,7 @@ const COLUMNS = [
   'ownScope',
   'otherOrgAdmin',
   'noCsrf',
+  'revokedReplay',
 ] as const;
 type Column = (typeof COLUMNS)[number];
 
@@ -572,6 +574,8 @@ async function credentialFor(
       return consoleOnly && transport.type === 'mutation' && entry.access.kind !== 'public'
         ? { cookie: session.cookie }
         : null;
+    case 'revokedReplay':
+      return null; // runs in replayCell
   }
 }
 
@@ -630,6 +634,8 @@ function expectationFor(entry: Entry, column: Column): Expectation {
       return { kind: 'admin' };
     case 'noCsrf':
       return { kind: 'error', status: 403, code: 'CSRF_TOKEN_INVALID' };
+    case 'revokedReplay':
+      return unauth('revoked');
   }
 }
 
@@ -777,6 +783,7 @@ async function snapshot(datasetId: string): Promise<string> {
 }
 
 async function runCell(entry: Entry, transport: Transport, column: Column): Promise<string[]> {
+  if (column === 'revokedReplay') return replayCell(entry, transport);
   const credentials = await credentialFor(entry, column, transport);
   if (credentials === null) return [];
   const expected = expectationFor(entry, column);
@@ -812,6 +819,42 @@ async function runCell(entry: Entry, transport: Transport, column: Column): Prom
     }
   }
   return problems;
+}
+
+/**
+ * A stored Idempotency-Key answer is no credential: once the key that made the request is revoked, the
+ * same request with the same Idempotency-Key is refused like any other (REST writes only).
+ */
+async function replayCell(entry: Entry, transport: Transport): Promise<string[]> {
+  const { access } = entry;
+  if (transport.kind !== 'rest' || transport.method === 'GET') return [];
+  if (access.kind !== 'scope' && access.kind !== 'admin') return [];
+  const sa = await server.services.serviceAccounts.create(
+    access.kind === 'admin'
+      ? { name: fx.fresh.name('replay-admin'), scopes: ['admin'], organizationId: null }
+      : { name: fx.fresh.name('replay'), scopes: [...access.scopes], organizationId: fx.orgA },
+    SYSTEM_ACTOR,
+  );
+  const input = await entry.input(
+    fx,
+    entry.datasetWrite ? await fx.fresh.dataset('public', entry.withFiles) : fx.privateA,
+  );
+  const headers = {
+    authorization: `Bearer ${sa.api_key}`,
+    'idempotency-key': `matrix-${fx.fresh.name('replay')}`,
+  };
+  const first = await send(transport, input, headers);
+  await server.services.serviceAccounts.revoke(sa.service_account_id, SYSTEM_ACTOR);
+  const replay = await send(transport, input, headers);
+  totals.requests += 2;
+  for (const res of [first, replay]) if (res.status >= 500) totals.fivexx++;
+  const problem =
+    first.status >= 400
+      ? `the original request failed: ${first.status} ${errorOf(transport, first).code ?? ''}`
+      : judge(transport, expectationFor(entry, 'revokedReplay'), replay);
+  if (!problem) return [];
+  totals.wrong++;
+  return [`${transport.label} × revokedReplay: ${problem}`];
 }
 
 describe('authorization matrix: every route and procedure × every credential', () => {
