@@ -12,6 +12,7 @@
 import { Writable } from 'node:stream';
 import { type LabelStudioSimulator, startLabelStudioSimulator } from '@labeler/plugin-labelstudio/simulator';
 import fc from 'fast-check';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../src/http/openapi.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
@@ -101,14 +102,17 @@ beforeAll(async () => {
       LABELER_RATE_LIMIT_PER_DATASET: '1000000',
       // Half the requests carry no valid credential, all from 127.0.0.1: let them reach the routes.
       LABELER_UNAUTHENTICATED_PER_IP: '1000000',
-      LOG_LEVEL: 'error',
     },
-    logDestination: new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(...String(chunk).split('\n').filter(Boolean));
-        done();
-      },
-    }),
+    // Error-level lines only, collected to be checked for stacks.
+    logger: pino(
+      { level: 'error' },
+      new Writable({
+        write(chunk, _encoding, done) {
+          logLines.push(...String(chunk).split('\n').filter(Boolean));
+          done();
+        },
+      }),
+    ),
   });
   const s = server.services;
   const org = await s.organizations.create('Fuzz org', 'fuzz', SYSTEM_ACTOR);

@@ -3,11 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PluginDefinition } from '@labeler/core';
-import { type DestinationStream, pino } from 'pino';
 import { type RunningServer, startServer } from '../app/create.js';
 import type { AppServices } from '../app/services.js';
 import { loadConfig } from '../config/env.js';
-import { createLogger } from '../lib/logger.js';
+import { createLogger, type Logger } from '../lib/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestServer {
@@ -38,11 +37,8 @@ export interface TestServerOptions {
   workers?: boolean;
   /** false: serve every REST route through the generic adapter (to compare with the fast lane). */
   platformLane?: boolean;
-  /**
-   * Where the server's log lines go instead of stdout (e.g. to collect them and assert on them); the
-   * level is still LOG_LEVEL (`env`, or LABELER_TEST_LOG_LEVEL, or silent).
-   */
-  logDestination?: DestinationStream;
+  /** The server's logger (default: pino at LABELER_TEST_LOG_LEVEL, silent); e.g. to assert what was logged. */
+  logger?: Logger;
 }
 
 /**
@@ -75,9 +71,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   let running: RunningServer;
   try {
     running = await startServer(config, {
-      logger: options.logDestination
-        ? pino({ level: config.LOG_LEVEL, base: { service: 'labeler' } }, options.logDestination)
-        : createLogger(config.LOG_LEVEL),
+      logger: options.logger ?? createLogger(config.LOG_LEVEL),
       ...(options.plugins ? { plugins: options.plugins } : {}),
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.platformLane !== undefined ? { platformLane: options.platformLane } : {}),
