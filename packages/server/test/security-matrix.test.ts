@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import type { Scope } from '@labeler/core';
 import { type LabelStudioSimulator, startLabelStudioSimulator } from '@labeler/plugin-labelstudio/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DatasetSample } from '../src/modules/datasets/entities.js';
 import { generateServiceAccountKey } from '../src/modules/service-accounts/keys.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
 import { appRouter } from '../src/trpc/app-router.js';
@@ -38,6 +39,8 @@ interface Fixtures {
   jobA: string;
   backendId: string;
   projectA: string;
+  /** A backend task of projectA. */
+  taskId: string;
   pluginId: string;
   saA: string;
   keys: Record<string, string>;
@@ -92,7 +95,8 @@ const TABLE: Record<string, Entry> = {
   'datasets.get': { access: scope('datasets:read'), input: ds, orgTarget: 'dataset' },
   'datasets.list': {
     access: scope('datasets:read'),
-    input: () => ({}),
+    // Only the two named datasets match (the matrix creates hundreds of others).
+    input: () => ({ search: 'matrix-p' }),
     otherOrgCheck: async (fx, res) => {
       const ids = (res.data as { datasets?: Array<{ id: string }> }).datasets?.map((d) => d.id) ?? [];
       if (!ids.includes(fx.publicA)) return 'the public dataset is missing from the list';
@@ -307,7 +311,7 @@ const TABLE: Record<string, Entry> = {
   },
   'annotation.syncTask': {
     access: { kind: 'admin' },
-    input: (fx) => ({ project_id: fx.projectA, task_id: '1' }),
+    input: (fx) => ({ project_id: fx.projectA, task_id: fx.taskId }),
     orgTarget: 'project',
   },
   'annotation.authUrl': {
@@ -438,10 +442,10 @@ beforeAll(async () => {
   await s.adminUsers.create({ email: SIGN_IN_EMAIL, password: SIGN_IN_PASSWORD }, null);
 
   const publicA = (
-    await createDataset(server, { name: 'public-a', visibility: 'public', organization_id: orgA })
+    await createDataset(server, { name: 'matrix-public-a', visibility: 'public', organization_id: orgA })
   ).id;
   const privateA = (
-    await createDataset(server, { name: 'private-a', visibility: 'private', organization_id: orgA })
+    await createDataset(server, { name: 'matrix-private-a', visibility: 'private', organization_id: orgA })
   ).id;
   await s.datasets.grant(privateA, 30, 'viewer', SYSTEM_ACTOR);
   await s.datasets.grant(publicA, 30, 'viewer', SYSTEM_ACTOR);
@@ -479,6 +483,20 @@ beforeAll(async () => {
       )
     ).project.id;
   const projectA = await newProject('matrix project');
+  // One sample imported as a backend task, so that syncing a task reaches a real one.
+  const em = s.orm.em.fork();
+  em.create(DatasetSample, {
+    datasetId: privateA,
+    id: 'smp_matrix',
+    filepath: 'images/0001.jpg',
+    width: 10,
+    height: 10,
+    labels: {},
+  });
+  await em.flush();
+  const ensured = await s.annotation.ensure(projectA, SYSTEM_ACTOR);
+  await s.annotation.startImport(projectA, { actor: SYSTEM_ACTOR, sync: true });
+  const taskId = String(sim.state.projectTasks.get(Number(ensured.external_id))![0]!.id);
   const newPlugin = async (name: string) =>
     (await s.plugins.create({ pluginId: 'local-disk', name, config: { root: name } })).id;
   const pluginId = await newPlugin('matrix-disk');
@@ -492,6 +510,7 @@ beforeAll(async () => {
     jobA,
     backendId,
     projectA,
+    taskId,
     pluginId,
     saA,
     keys,
