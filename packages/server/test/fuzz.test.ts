@@ -93,6 +93,8 @@ const OPERATION_NAMES = Object.entries(
 const examples: string[] = [];
 const seen = new Set<string>();
 const fivexxByKind: Record<string, number> = {};
+/** How many answers had each status: shows how deep the requests got (2xx: past every check). */
+const statuses: Record<number, number> = {};
 
 beforeAll(async () => {
   sim = await startLabelStudioSimulator({});
@@ -532,6 +534,7 @@ function describeRequest(op: Operation, req: FuzzRequest): string {
 function judge(op: Operation, req: FuzzRequest, res: { status: number; text: string }) {
   if (res.status === 0) return;
   totals.requests++;
+  statuses[res.status] = (statuses[res.status] ?? 0) + 1;
   const problems: string[] = [];
   if (res.status >= 500 && !(res.status === 503 && op.documented503)) {
     totals.fivexx++;
@@ -606,6 +609,7 @@ describe('fuzz: malformed requests to every REST operation', () => {
       `fuzz: ${totals.requests} requests over ${operations.length} operations, ${totals.fivexx} 5xx, ` +
         `${totals.envelopes} malformed envelopes, ${totals.stacks} stack traces (seed ${SEED})`,
     );
+    console.log(`fuzz statuses: ${JSON.stringify(statuses)}`);
     if (totals.fivexx) console.log(`5xx by body kind: ${JSON.stringify(fivexxByKind)}`);
     if (examples.length) console.log(`examples:\n  ${examples.slice(0, 80).join('\n  ')}`);
     if (logStacks.length)
