@@ -42,7 +42,6 @@ interface Fixtures {
   /** A backend task of projectA. */
   taskId: string;
   pluginId: string;
-  saA: string;
   keys: Record<string, string>;
   fresh: {
     dataset(visibility?: 'public' | 'private', withFiles?: boolean): Promise<string>;
@@ -412,13 +411,8 @@ beforeAll(async () => {
   const s = server.services;
   const orgA = (await s.organizations.create('Org A', 'matrix-a', SYSTEM_ACTOR)).id;
   const orgB = (await s.organizations.create('Org B', 'matrix-b', SYSTEM_ACTOR)).id;
-  const key = async (name: string, scopes: Scope[], organizationId: string | null, expiresAt?: Date) =>
-    (
-      await s.serviceAccounts.create(
-        { name, scopes, organizationId, expiresAt: expiresAt ?? null },
-        SYSTEM_ACTOR,
-      )
-    ).api_key;
+  const key = async (name: string, scopes: Scope[], organizationId: string | null) =>
+    (await s.serviceAccounts.create({ name, scopes, organizationId }, SYSTEM_ACTOR)).api_key;
   const keys: Record<string, string> = {};
   keys.fullA = await key('a-full', [...DATA_SCOPES], orgA);
   keys.revoked = await key('a-revoked', [...DATA_SCOPES], orgA);
@@ -427,12 +421,6 @@ beforeAll(async () => {
   // A platform-wide key (no organization), as the Platform's own key is.
   keys.platform = await key('platform', [...DATA_SCOPES], null);
   keys.otherOrgAdmin = await key('b-admin', ['admin'], orgB);
-  const saA = (
-    await s.serviceAccounts.create(
-      { name: 'a-target', scopes: ['datasets:read'], organizationId: orgA },
-      SYSTEM_ACTOR,
-    )
-  ).service_account_id;
   const conn = s.orm.em.getConnection();
   await conn.execute(`update service_account set revoked_at = now() where name = 'a-revoked'`);
   await conn.execute(
@@ -512,13 +500,14 @@ beforeAll(async () => {
     projectA,
     taskId,
     pluginId,
-    saA,
     keys,
     fresh: {
       name,
       dataset: async (visibility = 'public', withFiles = false) => {
         const id = (await createDataset(server, { name: name('fresh'), visibility, organization_id: orgA }))
           .id;
+        // User 30's permission is there to be revoked (a refused revoke must leave it).
+        await s.datasets.grant(id, 30, 'viewer', SYSTEM_ACTOR);
         if (withFiles) await addFiles(id);
         return id;
       },
