@@ -922,7 +922,8 @@ describe('authorization matrix: every route and procedure × every credential', 
       }
       wrongAnswers.push(...problems);
       expect(problems).toEqual([]);
-    });
+      // Generous: an entry sends a few dozen requests and seeds fresh datasets; 2 shared cores are slow.
+    }, 180_000);
   }
 
   it('summary: no wrong answers, no 5xx', () => {
