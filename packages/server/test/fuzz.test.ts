@@ -18,7 +18,7 @@ import { buildOpenApiDocument } from '../src/http/openapi.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
 import { appRouter } from '../src/trpc/app-router.js';
 import { LABEL_SCHEMA } from './annotation-helpers.js';
-import { createDataset, SYSTEM_ACTOR } from './helpers.js';
+import { createDataset, envelopeProblem, SYSTEM_ACTOR } from './helpers.js';
 
 const REQUESTS_PER_OPERATION = Number(process.env.FUZZ_REQUESTS ?? 2000);
 /** Requests in flight at once (one property run sends one batch concurrently). */
@@ -497,27 +497,11 @@ async function send(op: Operation, req: FuzzRequest): Promise<{ status: number; 
 
 /** The exact envelope: `{"error":{code,message,details,timestamp}}` and nothing else. */
 function isEnvelope(text: string): boolean {
-  let body: unknown;
   try {
-    body = JSON.parse(text);
+    return envelopeProblem(JSON.parse(text)) === null;
   } catch {
-    return false;
+    return false; // not JSON at all
   }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return false;
-  if (Object.keys(body).join() !== 'error') return false;
-  const error = (body as { error: Record<string, unknown> }).error;
-  if (!error || typeof error !== 'object') return false;
-  if (Object.keys(error).sort().join() !== 'code,details,message,timestamp') return false;
-  return (
-    typeof error.code === 'string' &&
-    /^[A-Z][A-Z0-9_]*$/.test(error.code) &&
-    typeof error.message === 'string' &&
-    typeof error.details === 'object' &&
-    error.details !== null &&
-    !Array.isArray(error.details) &&
-    typeof error.timestamp === 'string' &&
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(error.timestamp)
-  );
 }
 
 function describeRequest(op: Operation, req: FuzzRequest): string {

@@ -13,7 +13,13 @@ import { generateServiceAccountKey } from '../src/modules/service-accounts/keys.
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
 import { appRouter } from '../src/trpc/app-router.js';
 import { LABEL_SCHEMA } from './annotation-helpers.js';
-import { createDataset, createServiceAccount, expectEnvelope, SYSTEM_ACTOR } from './helpers.js';
+import {
+  createDataset,
+  createServiceAccount,
+  envelopeProblem,
+  expectEnvelope,
+  SYSTEM_ACTOR,
+} from './helpers.js';
 
 const DATA_SCOPES = ['datasets:read', 'datasets:download', 'datasets:permissions', 'datasets:write'] as const;
 type DataScope = (typeof DATA_SCOPES)[number];
@@ -749,11 +755,8 @@ function judge(transport: Transport, expected: Expectation, res: Answer): string
   if (/\bat .+\.(ts|js):\d+/.test(res.text)) return 'stack trace in the body';
   if (res.status >= 400) {
     if (transport.kind === 'rest') {
-      try {
-        expectEnvelope(res.body, errorOf(transport, res).code ?? '(none)');
-      } catch {
-        return `not the error envelope: ${res.text.slice(0, 200)}`;
-      }
+      const problem = envelopeProblem(res.body);
+      if (problem) return `not the error envelope (${problem}): ${res.text.slice(0, 200)}`;
     } else if (!errorOf(transport, res).code) return `no error.data.labeler.code: ${res.text.slice(0, 200)}`;
   }
   const { code, details } = errorOf(transport, res);
