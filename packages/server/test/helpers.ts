@@ -30,6 +30,27 @@ export function expectEnvelope(body: unknown, code: string): Envelope {
   return envelope;
 }
 
+/**
+ * The same rules as expectEnvelope, as a value: null for the exact envelope, else what is wrong. For suites
+ * that count wrong answers over thousands of requests instead of stopping at the first.
+ */
+export function envelopeProblem(body: unknown): string | null {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'not a JSON object';
+  if (Object.keys(body).join() !== 'error') return `keys ${Object.keys(body).join()}, not just "error"`;
+  const error = (body as { error: unknown }).error as Record<string, unknown> | null;
+  if (!error || typeof error !== 'object') return '"error" is not an object';
+  if (Object.keys(error).sort().join() !== 'code,details,message,timestamp')
+    return `error has ${Object.keys(error).sort().join()}`;
+  if (typeof error.code !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(error.code)) return 'bad code';
+  if (typeof error.message !== 'string') return 'message is not a string';
+  if (/\bat .+\.(ts|js):\d+/.test(error.message)) return 'stack trace in the message';
+  if (!error.details || typeof error.details !== 'object' || Array.isArray(error.details))
+    return 'details is not an object';
+  if (typeof error.timestamp !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(error.timestamp))
+    return 'timestamp is not whole-second ISO 8601 UTC';
+  return null;
+}
+
 export interface SeedDataset {
   name: string;
   format?: 'coco' | 'yolo' | 'dice' | 'imagefolder';

@@ -1,3 +1,9 @@
+/**
+ * Rate limits with two server processes on one database (issue 17's two-replica suite): this process and
+ * a child process (test/child-server.ts), requests alternated across both. A limit of L per window lets
+ * exactly L through, whichever replica and door (REST fast lane, tRPC, replayed Idempotency-Key) they use;
+ * the rest are 429 with Retry-After. Prints one summary line with the counts.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
 import { type ChildServer, startChildServer } from './child-server.js';
@@ -14,6 +20,27 @@ const env = {
 
 let a: TestServer;
 let b: ChildServer;
+/** Across the suite: requests sent, answers that were not what exact limits give (wrong 200/429 counts, missing Retry-After). */
+const totals = { requests: 0, accepted: 0, limited: 0, wrong: 0 };
+
+/** Counts one scenario: exactly `limit` of `results` accepted, the rest 429 with the envelope and Retry-After. */
+function tally(results: Array<{ status: number; headers: Headers; body: unknown }>, limit: number) {
+  const ok = results.filter((r) => r.status === 200);
+  const limited = results.filter((r) => r.status === 429);
+  const noRetryAfter = limited.filter((r) => !(Number(r.headers.get('retry-after')) > 0));
+  totals.requests += results.length;
+  totals.accepted += ok.length;
+  totals.limited += limited.length;
+  totals.wrong +=
+    Math.abs(ok.length - limit) + (results.length - ok.length - limited.length) + noRetryAfter.length;
+  expect(ok).toHaveLength(limit);
+  expect(limited).toHaveLength(results.length - limit);
+  for (const r of limited) {
+    expectEnvelope(r.body, 'RATE_LIMIT_EXCEEDED');
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+  }
+  return { ok, limited };
+}
 
 beforeAll(async () => {
   a = await startTestServer({ env });
@@ -24,6 +51,10 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  console.log(
+    `replica rate limits: ${totals.requests} requests over 2 replicas, ${totals.accepted} accepted, ` +
+      `${totals.limited} 429, ${totals.wrong} wrong answers`,
+  );
   await b?.stop();
   await a?.stop();
 });
@@ -34,9 +65,33 @@ async function awayFromWindowEdge() {
   if (left < 15) await new Promise((r) => setTimeout(r, (left + 1) * 1000));
 }
 
-async function hit(base: string, path: string, key: string) {
-  const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });
+async function hit(base: string, path: string, key: string, init: RequestInit = {}) {
+  const res = await fetch(`${base}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string>) },
+  });
   return { status: res.status, headers: res.headers, body: (await res.json().catch(() => null)) as unknown };
+}
+
+/** A tRPC error carries the envelope's code in error.data.labeler; shaped like the REST envelope here. */
+async function hitTrpc(base: string, procedure: string, input: unknown, key: string) {
+  const res = await hit(base, `/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`, key);
+  const error = (
+    res.body as { error?: { message: string; data: { labeler: { code: string; details: object } } } }
+  )?.error;
+  return error
+    ? {
+        ...res,
+        body: {
+          error: {
+            code: error.data.labeler.code,
+            message: error.message,
+            details: error.data.labeler.details,
+            timestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          },
+        },
+      }
+    : res;
 }
 
 describe('rate limits are exact across two server processes on one database', () => {
@@ -51,15 +106,8 @@ describe('rate limits are exact across two server processes on one database', ()
         hit(i % 2 ? a.url : b.url, `/api/v1/datasets/${datasets[i % 3]!.id}`, key),
       ),
     );
-    const ok = results.filter((r) => r.status === 200);
-    const limited = results.filter((r) => r.status === 429);
-    expect(ok).toHaveLength(ACCOUNT_LIMIT);
-    expect(limited).toHaveLength(60 - ACCOUNT_LIMIT);
-    for (const r of limited) {
-      expectEnvelope(r.body, 'RATE_LIMIT_EXCEEDED');
-      expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(r.headers.get('x-ratelimit-remaining')).toBe('0');
-    }
+    const { ok, limited } = tally(results, ACCOUNT_LIMIT);
+    for (const r of limited) expect(r.headers.get('x-ratelimit-remaining')).toBe('0');
     const remaining = ok.map((r) => Number(r.headers.get('x-ratelimit-remaining'))).sort((x, y) => x - y);
     expect(remaining[0]).toBeGreaterThanOrEqual(0);
     for (const r of ok) {
@@ -80,9 +128,7 @@ describe('rate limits are exact across two server processes on one database', ()
         hit(i % 2 ? a.url : b.url, `/api/v1/datasets/${dataset.id}`, keys[i % 2]!),
       ),
     );
-    expect(results.filter((r) => r.status === 200)).toHaveLength(DATASET_LIMIT);
-    const limited = results.filter((r) => r.status === 429);
-    expect(limited).toHaveLength(36 - DATASET_LIMIT);
+    const { limited } = tally(results, DATASET_LIMIT);
     expect(expectEnvelope(limited[0]!.body, 'RATE_LIMIT_EXCEEDED').error.details).toMatchObject({
       policy: 'dataset',
       dataset_id: dataset.id,
@@ -121,8 +167,7 @@ describe('rate limits are exact across two server processes on one database', ()
         hit(i % 2 ? a.url : b.url, `/api/v1/datasets/${cold.id}`, other),
       ),
     );
-    expect(coldReads.filter((r) => r.status === 200)).toHaveLength(DATASET_LIMIT);
-    expect(coldReads.filter((r) => r.status === 429)).toHaveLength(1);
+    tally(coldReads, DATASET_LIMIT);
   });
 
   it('a request is charged once whatever it answers (400, 404), and 429 wins over them', async () => {
@@ -138,6 +183,60 @@ describe('rate limits are exact across two server processes on one database', ()
     );
     expect(results.filter((r) => r.status === 429)).toHaveLength(5);
     expect(results.filter((r) => r.status === 400 || r.status === 404)).toHaveLength(ACCOUNT_LIMIT);
+  });
+
+  it('one budget across replicas and doors: REST fast lane, generic REST path, tRPC', async () => {
+    const key = (await createServiceAccount(a, ['datasets:read'], 'rl-doors')).api_key;
+    // Spread over datasets, so that only the account's budget runs out.
+    const datasets = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => createDataset(a, { name: `rl-doors-${i}` })),
+    );
+    await awayFromWindowEdge();
+    // Three doors × two replicas, in turn: the fast lane, the generic REST path (a POST with an
+    // Idempotency-Key falls through the lane) and tRPC.
+    const results = await Promise.all(
+      Array.from({ length: ACCOUNT_LIMIT + 12 }, (_, i) => {
+        const base = i % 2 ? a.url : b.url;
+        const door = Math.floor(i / 2) % 3;
+        const dataset = datasets[i % 4]!;
+        if (door === 0) return hit(base, `/api/v1/datasets/${dataset.id}`, key);
+        if (door === 1)
+          return hit(base, '/api/v1/datasets/batch', key, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'idempotency-key': `doors-${i}` },
+            body: JSON.stringify({ dataset_ids: [dataset.id] }),
+          });
+        return hitTrpc(base, 'datasets.get', { dataset_id: dataset.id }, key);
+      }),
+    );
+    tally(results, ACCOUNT_LIMIT);
+  });
+
+  it('Idempotency-Key replays count against the account, on both replicas', async () => {
+    const key = (await createServiceAccount(a, ['datasets:read', 'datasets:download'], 'rl-replay')).api_key;
+    const dataset = await createDataset(a, { name: 'rl-replay' });
+    await awayFromWindowEdge();
+    // One key, one body, replayed in turn on both replicas (one at a time: a replay never races its original).
+    const results = [];
+    for (let i = 0; i < ACCOUNT_LIMIT + 6; i++) {
+      results.push(
+        await hit(i % 2 ? a.url : b.url, '/api/v1/datasets/batch', key, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'replica-replay-1' },
+          body: JSON.stringify({ dataset_ids: [dataset.id] }),
+        }),
+      );
+    }
+    // The original and its replays each cost one request: exactly ACCOUNT_LIMIT of them pass…
+    tally(results, ACCOUNT_LIMIT);
+    // …and a fresh request is refused on either replica.
+    tally(
+      await Promise.all([
+        hit(a.url, `/api/v1/datasets/${dataset.id}`, key),
+        hit(b.url, `/api/v1/datasets/${dataset.id}`, key),
+      ]),
+      0,
+    );
   });
 });
 
