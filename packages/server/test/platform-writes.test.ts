@@ -10,6 +10,9 @@ import { AuditEvent } from '../src/modules/audit/entities.js';
 import { Membership } from '../src/modules/organizations/entities.js';
 import { DatasetPermission } from '../src/modules/permissions/entities.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
+import { appRouter } from '../src/trpc/app-router.js';
+import { createInternalContext } from '../src/trpc/context.js';
+import { createCallerFactory } from '../src/trpc/init.js';
 import {
   createDataset,
   createOrganization,
@@ -373,10 +376,68 @@ describe('the permission answer reflects a write at once on every replica', () =
   });
 });
 
+describe('tRPC: the same procedures', () => {
+  const caller = async (key: string) =>
+    createCallerFactory(appRouter)(
+      createInternalContext(a.services, await a.services.serviceAccounts.authenticate(key)),
+    );
+
+  it('an organization key with the new scopes (no admin) grants, revokes and sets members over tRPC', async () => {
+    const ds = await seed('private');
+    const c = await caller(keys.orgA!);
+    await expect(c.datasets.grant({ dataset_id: ds.id, user_id: 80, role: 'viewer' })).resolves.toMatchObject(
+      {
+        dataset_id: ds.id,
+        user_id: 80,
+        role: 'viewer',
+      },
+    );
+    expect((await c.datasets.permissionsList({ dataset_id: ds.id })).permissions).toMatchObject([
+      { user_id: 80, role: 'viewer' },
+    ]);
+    await expect(c.datasets.revokePermission({ dataset_id: ds.id, user_id: 80 })).resolves.toMatchObject({
+      removed: true,
+    });
+    await expect(
+      c.organizations.setMember({ organization_id: orgA, user_id: 81, role: 'admin' }),
+    ).resolves.toMatchObject({
+      role: 'admin',
+    });
+    expect((await c.organizations.members({ organization_id: orgA })).members).toContainEqual(
+      expect.objectContaining({ user_id: 81, role: 'admin' }),
+    );
+    const other = await caller(keys.noWrites!);
+    await expect(
+      other.datasets.grant({ dataset_id: ds.id, user_id: 80, role: 'viewer' }),
+    ).rejects.toMatchObject({
+      cause: { code: 'INSUFFICIENT_SCOPE' },
+    });
+    await expect(
+      other.organizations.removeMember({ organization_id: orgA, user_id: 81 }),
+    ).rejects.toMatchObject({
+      cause: { code: 'INSUFFICIENT_SCOPE' },
+    });
+    expect(await permissionRows(ds.id)).toEqual([]);
+    expect(await memberRows(orgA)).toContainEqual([81, 'admin']);
+  });
+});
+
 describe('OpenAPI document', () => {
   it('describes every new route with its tag', async () => {
     const doc = (await a.request('/api/v1/openapi.json')).body as {
-      paths: Record<string, Record<string, { tags?: string[]; responses: Record<string, unknown> }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            tags?: string[];
+            responses: Record<string, unknown>;
+            requestBody?: {
+              content: Record<string, { schema?: { properties?: Record<string, { enum?: string[] }> } }>;
+            };
+          }
+        >
+      >;
     };
     const expected: Array<[string, string, string]> = [
       ['/datasets/{dataset_id}/permissions', 'get', 'Datasets'],
@@ -391,6 +452,13 @@ describe('OpenAPI document', () => {
       expect(op, `${method} ${path}`).toBeDefined();
       expect(op!.tags).toEqual([tag]);
       expect(Object.keys(op!.responses)).toEqual(expect.arrayContaining(['200', '403', '404']));
+    }
+    for (const [path, roles] of [
+      ['/datasets/{dataset_id}/permissions/{user_id}', ['owner', 'editor', 'viewer']],
+      ['/organizations/{organization_id}/members/{user_id}', ['admin', 'member']],
+    ] as const) {
+      const body = doc.paths[path]!.put!.requestBody?.content['application/json']?.schema;
+      expect(body?.properties?.role?.enum, path).toEqual(roles);
     }
   });
 });
