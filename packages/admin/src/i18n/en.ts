@@ -94,6 +94,8 @@ export const en = {
       'datasets:download': 'Issue download URLs',
       'datasets:permissions': 'Check who may access a dataset',
       'datasets:write': 'Create and change datasets',
+      'permissions:write': 'Grant and revoke who may access a dataset',
+      'memberships:write': 'Add and remove organization members',
       admin: 'Everything, including the admin API',
     },
     keyTitle: 'Your new API key',

@@ -95,6 +95,8 @@ export const ko: Messages = {
       'datasets:download': '다운로드 URL 발급',
       'datasets:permissions': '데이터셋 접근 권한 확인',
       'datasets:write': '데이터셋 생성 및 변경',
+      'permissions:write': '데이터셋 접근 권한 부여 및 회수',
+      'memberships:write': '조직 구성원 추가 및 제거',
       admin: '관리 API를 포함한 모든 작업',
     },
     keyTitle: '새 API 키',

@@ -95,6 +95,8 @@ export const zh: Messages = {
       'datasets:download': '签发下载链接',
       'datasets:permissions': '检查谁可以访问数据集',
       'datasets:write': '创建和修改数据集',
+      'permissions:write': '授予和撤销数据集访问权限',
+      'memberships:write': '添加和移除组织成员',
       admin: '全部操作，包括管理接口',
     },
     keyTitle: '新的 API 密钥',

@@ -17,6 +17,8 @@ export const SCOPES: readonly Scope[] = [
   'datasets:download',
   'datasets:permissions',
   'datasets:write',
+  'permissions:write',
+  'memberships:write',
   'admin',
 ];
 const STATUS_TONE = { active: 'ok', revoked: 'bad', expired: 'muted' } as const;

@@ -72,6 +72,10 @@ export const SERVICE_ACCOUNT_SCOPES = [
   'datasets:download',
   'datasets:permissions',
   'datasets:write',
+  /** Grant and revoke explicit dataset permissions (the dataset write rule applies). */
+  'permissions:write',
+  /** Add and remove organization members. */
+  'memberships:write',
   'admin',
 ] as const;
 export const scopeSchema = z.enum(SERVICE_ACCOUNT_SCOPES);

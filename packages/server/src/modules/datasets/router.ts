@@ -1,6 +1,6 @@
 import { DATASET_ROLES, datasetIdSchema, datasetSchema, platformUserIdSchema } from '@labeler/core';
 import { z } from 'zod';
-import { adminProcedure, router, scopedProcedure } from '../../trpc/init.js';
+import { router, scopedProcedure } from '../../trpc/init.js';
 import { platformMutation, platformQuery } from '../../trpc/platform.js';
 import {
   batchDatasetsRoute,
@@ -11,10 +11,30 @@ import {
 } from './platform-routes.js';
 import { createDatasetInput, datasetVersionSchema, updateDatasetInput } from './schemas.js';
 import { assertOwnOrganization } from '../organizations/tenancy.js';
+import type { DatasetPermission } from '../permissions/entities.js';
 import { toDatasetView, toVersionView } from './service.js';
 
 const TAG = 'Datasets';
 const byId = z.object({ dataset_id: datasetIdSchema });
+const byUser = byId.extend({ user_id: platformUserIdSchema });
+
+const permissionView = z.object({
+  dataset_id: z.string(),
+  user_id: z.number().int(),
+  role: z.enum(DATASET_ROLES),
+  granted_by: z.string().nullable().describe('The principal that set this role'),
+  created_at: z.string(),
+});
+
+function toPermissionView(p: DatasetPermission): z.infer<typeof permissionView> {
+  return {
+    dataset_id: p.datasetId,
+    user_id: p.userId,
+    role: p.role,
+    granted_by: p.grantedBy ?? null,
+    created_at: p.createdAt.toISOString(),
+  };
+}
 
 export const datasetsRouter = router({
   get: platformQuery(getDatasetRoute),
@@ -127,23 +147,63 @@ export const datasetsRouter = router({
       return toVersionView(version);
     }),
 
-  // Console-only procedures (no REST path).
+  // Explicit permissions: REST for the Platform, the same procedures for the console.
   permissionsList: scopedProcedure('datasets:permissions')
+    .meta({
+      openapi: {
+        method: 'GET',
+        path: '/datasets/{dataset_id}/permissions',
+        tags: [TAG],
+        summary: "A dataset's explicit permissions, oldest first",
+        description:
+          'Any dataset the key can see (404 DATASET_NOT_FOUND otherwise). Owner, organization and public access are not listed: ask GET /datasets/{dataset_id}/permissions/{user_id}.',
+        errorResponses: [400, 401, 403, 404],
+      },
+    })
     .input(byId)
+    .output(z.object({ permissions: z.array(permissionView.omit({ dataset_id: true })) }))
     .query(async ({ ctx, input }) => ({
       permissions: await ctx.app.datasets.listPermissions(ctx.principal, input.dataset_id),
     })),
-  grant: adminProcedure
-    .input(
-      z.object({ dataset_id: datasetIdSchema, user_id: platformUserIdSchema, role: z.enum(DATASET_ROLES) }),
-    )
+  grant: scopedProcedure('permissions:write')
+    .meta({
+      openapi: {
+        method: 'PUT',
+        path: '/datasets/{dataset_id}/permissions/{user_id}',
+        tags: [TAG],
+        summary: "Set a Platform user's explicit role on a dataset",
+        description:
+          "Idempotent: repeating it changes nothing and answers the same. Needs permissions:write under the dataset write rule (the dataset's organization's keys and admins, platform-wide keys); another organization's dataset is 404 DATASET_NOT_FOUND (private) or 403 ACCESS_DENIED (public). Audited when the role changes.",
+        errorResponses: [400, 401, 403, 404],
+      },
+    })
+    .input(byUser.extend({ role: z.enum(DATASET_ROLES) }))
+    .output(permissionView)
     .mutation(async ({ ctx, input }) => {
-      const p = await ctx.app.datasets.grant(input.dataset_id, input.user_id, input.role, ctx.principal);
-      return { user_id: p.userId, role: p.role };
+      const p = await ctx.app.datasets.grant(input.dataset_id, input.user_id, input.role, ctx.principal, {
+        requestId: ctx.requestId,
+      });
+      return toPermissionView(p);
     }),
-  revokePermission: adminProcedure
-    .input(z.object({ dataset_id: datasetIdSchema, user_id: platformUserIdSchema }))
+  revokePermission: scopedProcedure('permissions:write')
+    .meta({
+      openapi: {
+        method: 'DELETE',
+        path: '/datasets/{dataset_id}/permissions/{user_id}',
+        tags: [TAG],
+        summary: "Remove a Platform user's explicit permission on a dataset",
+        description:
+          'Idempotent: 200 with removed false when there was none. Same authorization as the PUT; audited when a permission was removed.',
+        errorResponses: [400, 401, 403, 404],
+      },
+    })
+    .input(byUser)
+    .output(z.object({ dataset_id: z.string(), user_id: z.number().int(), removed: z.boolean() }))
     .mutation(async ({ ctx, input }) => ({
-      removed: await ctx.app.datasets.revokePermission(input.dataset_id, input.user_id, ctx.principal),
+      dataset_id: input.dataset_id,
+      user_id: input.user_id,
+      removed: await ctx.app.datasets.revokePermission(input.dataset_id, input.user_id, ctx.principal, {
+        requestId: ctx.requestId,
+      }),
     })),
 });

@@ -162,9 +162,16 @@ export function isVisibleTo(principal: Principal, facts: DatasetAccessFacts): bo
  * Callers of assertWritable get 404 DATASET_NOT_FOUND where the dataset is invisible to them (as a read
  * would), 403 ACCESS_DENIED where they can read it but not write it (another organization's public one).
  */
-export function canWrite(principal: Principal, facts: DatasetAccessFacts): boolean {
+/** The scope a write needs beside the rule: datasets:write, or permissions:write for explicit permissions. */
+export type DatasetWriteScope = 'datasets:write' | 'permissions:write';
+
+export function canWrite(
+  principal: Principal,
+  facts: DatasetAccessFacts,
+  scope: DatasetWriteScope = 'datasets:write',
+): boolean {
   if (facts.deleted) return false;
-  if (!principal.scopes.includes('datasets:write') && !principal.scopes.includes('admin')) return false;
+  if (!principal.scopes.includes(scope) && !principal.scopes.includes('admin')) return false;
   if (!principal.organizationId) return true;
   return facts.organizationId === principal.organizationId;
 }
@@ -183,18 +190,19 @@ function accessFactsOf(
 export function assertWritable(
   principal: Principal,
   dataset: Pick<Dataset, 'id' | 'organizationId' | 'visibility' | 'deletedAt'>,
+  scope: DatasetWriteScope = 'datasets:write',
 ): void {
   const facts = accessFactsOf(dataset);
   if (!isVisibleTo(principal, facts)) throw datasetNotFound(dataset.id);
   // Routes check scopes first; this keeps a caller without the scope from reading as "other organization".
-  if (!principal.scopes.includes('datasets:write') && !principal.scopes.includes('admin'))
-    throw new LabelerError('INSUFFICIENT_SCOPE', 'Writing a dataset requires the "datasets:write" scope.', {
-      details: { required_scope: 'datasets:write', granted_scopes: principal.scopes },
+  if (!principal.scopes.includes(scope) && !principal.scopes.includes('admin'))
+    throw new LabelerError('INSUFFICIENT_SCOPE', `This write requires the "${scope}" scope.`, {
+      details: { required_scope: scope, granted_scopes: principal.scopes },
     });
-  if (!canWrite(principal, facts))
+  if (!canWrite(principal, facts, scope))
     throw new LabelerError(
       'ACCESS_DENIED',
-      `Dataset ${dataset.id} belongs to another organization: only that organization's admins and keys with datasets:write may change it.`,
+      `Dataset ${dataset.id} belongs to another organization: only that organization's admins and keys with ${scope} may change it.`,
       { details: { dataset_id: dataset.id, reason: 'other_organization' } },
     );
 }
@@ -241,7 +249,7 @@ export class DatasetService {
     principal: Principal,
     id: string,
     em: Em = this.orm.em.fork(),
-    options: { lock?: boolean } = {},
+    options: { lock?: boolean; scope?: DatasetWriteScope } = {},
   ): Promise<Dataset> {
     const dataset = await em.findOne(
       Dataset,
@@ -249,7 +257,7 @@ export class DatasetService {
       options.lock ? { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true } : {},
     );
     if (!dataset) throw datasetNotFound(id);
-    assertWritable(principal, dataset);
+    assertWritable(principal, dataset, options.scope);
     return dataset;
   }
 
@@ -583,18 +591,31 @@ export class DatasetService {
     return row;
   }
 
+  /**
+   * Sets `userId`'s explicit role on the dataset (permissions:write under the dataset write rule).
+   * Idempotent: a repeat leaves the row (and its answer) as it was and writes no audit row. The dataset's
+   * row lock serialises grants and revokes of one dataset, so concurrent repeats cannot race on the row.
+   */
   async grant(
     datasetId: string,
     userId: number,
     role: DatasetRole,
     actor: Principal,
+    options: { requestId?: string } = {},
   ): Promise<DatasetPermission> {
     const em = this.orm.em.fork();
     return em.transactional(async (tem) => {
-      const dataset = await this.getWritable(actor, datasetId, tem);
+      const dataset = await this.getWritable(actor, datasetId, tem, {
+        lock: true,
+        scope: 'permissions:write',
+      });
       let permission = await tem.findOne(DatasetPermission, { datasetId, userId });
-      if (permission) permission.role = role;
-      else
+      const previous = permission?.role ?? null;
+      if (previous === role) return permission!;
+      if (permission) {
+        permission.role = role;
+        permission.grantedBy = actor.id;
+      } else
         permission = tem.create(DatasetPermission, {
           id: newId('permission'),
           datasetId,
@@ -609,16 +630,26 @@ export class DatasetService {
         targetType: 'dataset',
         targetId: datasetId,
         organizationId: dataset.organizationId ?? null,
-        details: { user_id: userId, role },
+        details: { user_id: userId, role, previous_role: previous },
+        requestId: options.requestId ?? null,
       });
       return permission;
     });
   }
 
-  async revokePermission(datasetId: string, userId: number, actor: Principal): Promise<boolean> {
+  /** Removes `userId`'s explicit permission; false (and no audit row) when there was none. */
+  async revokePermission(
+    datasetId: string,
+    userId: number,
+    actor: Principal,
+    options: { requestId?: string } = {},
+  ): Promise<boolean> {
     const em = this.orm.em.fork();
     return em.transactional(async (tem) => {
-      const dataset = await this.getWritable(actor, datasetId, tem);
+      const dataset = await this.getWritable(actor, datasetId, tem, {
+        lock: true,
+        scope: 'permissions:write',
+      });
       const removed = await tem.nativeDelete(DatasetPermission, { datasetId, userId });
       if (removed)
         await this.audit.record({
@@ -629,6 +660,7 @@ export class DatasetService {
           targetId: datasetId,
           organizationId: dataset.organizationId ?? null,
           details: { user_id: userId },
+          requestId: options.requestId ?? null,
         });
       return removed > 0;
     });

@@ -1,5 +1,6 @@
-import { LabelerError, type Principal } from '@labeler/core';
-import type { Orm } from '../../db/orm.js';
+import { LabelerError, type OrgRole, type Principal } from '@labeler/core';
+import { LockMode } from '@mikro-orm/core';
+import type { Em, Orm } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditService } from '../audit/service.js';
 import { Membership, Organization } from './entities.js';
@@ -57,34 +58,96 @@ export class OrganizationService {
     };
   }
 
-  async setMember(organizationId: string, userId: number, role: 'admin' | 'member', actor: Principal) {
+  /** `organizationId`'s members by user id (NOT_FOUND for an unknown organization). */
+  async listMembers(organizationId: string): Promise<MembershipView[]> {
     await this.requireExists(organizationId);
-    const em = this.orm.em.fork();
-    const existing = await em.findOne(Membership, { organizationId, userId });
-    if (existing) existing.role = role;
-    else em.create(Membership, { id: newId('membership'), organizationId, userId, role });
-    await em.flush();
-    await this.audit.record({
-      actor,
-      action: 'organization.member_set',
-      targetType: 'organization',
-      targetId: organizationId,
-      organizationId,
-      details: { user_id: userId, role },
-    });
+    const rows = await this.orm.em
+      .fork()
+      .find(Membership, { organizationId }, { orderBy: { userId: 'asc' } });
+    return rows.map(toMembershipView);
   }
 
-  async removeMember(organizationId: string, userId: number, actor: Principal) {
-    const removed = await this.orm.em.fork().nativeDelete(Membership, { organizationId, userId });
-    if (removed)
+  /**
+   * Sets `userId`'s role in the organization. Idempotent: a repeat changes nothing, answers the same and
+   * writes no audit row. The organization's row lock serialises membership writes of one organization,
+   * so concurrent repeats cannot race on the (organization, user) row.
+   */
+  async setMember(
+    organizationId: string,
+    userId: number,
+    role: OrgRole,
+    actor: Principal,
+    options: { requestId?: string } = {},
+  ): Promise<MembershipView> {
+    return this.orm.em.fork().transactional(async (tem) => {
+      await this.#lockExisting(tem, organizationId);
+      let membership = await tem.findOne(Membership, { organizationId, userId });
+      const previous = membership?.role ?? null;
+      if (previous === role) return toMembershipView(membership!);
+      if (membership) membership.role = role;
+      else membership = tem.create(Membership, { id: newId('membership'), organizationId, userId, role });
+      await tem.flush();
       await this.audit.record({
+        em: tem,
         actor,
-        action: 'organization.member_removed',
+        action: 'organization.member_set',
         targetType: 'organization',
         targetId: organizationId,
         organizationId,
-        details: { user_id: userId },
+        details: { user_id: userId, role, previous_role: previous },
+        requestId: options.requestId ?? null,
       });
-    return removed > 0;
+      return toMembershipView(membership);
+    });
   }
+
+  /** Removes `userId` from the organization; false (and no audit row) when it was no member. */
+  async removeMember(
+    organizationId: string,
+    userId: number,
+    actor: Principal,
+    options: { requestId?: string } = {},
+  ): Promise<boolean> {
+    return this.orm.em.fork().transactional(async (tem) => {
+      await this.#lockExisting(tem, organizationId);
+      const removed = await tem.nativeDelete(Membership, { organizationId, userId });
+      if (removed)
+        await this.audit.record({
+          em: tem,
+          actor,
+          action: 'organization.member_removed',
+          targetType: 'organization',
+          targetId: organizationId,
+          organizationId,
+          details: { user_id: userId },
+          requestId: options.requestId ?? null,
+        });
+      return removed > 0;
+    });
+  }
+
+  async #lockExisting(em: Em, organizationId: string): Promise<void> {
+    const org = await em.findOne(
+      Organization,
+      { id: organizationId },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+    );
+    if (!org) await this.requireExists(organizationId);
+  }
+}
+
+export interface MembershipView {
+  organization_id: string;
+  user_id: number;
+  role: OrgRole;
+  created_at: string;
+}
+
+function toMembershipView(m: Membership): MembershipView {
+  return {
+    organization_id: m.organizationId,
+    user_id: m.userId,
+    role: m.role,
+    created_at: m.createdAt.toISOString(),
+  };
 }

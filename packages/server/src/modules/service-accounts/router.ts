@@ -8,6 +8,8 @@ const PLATFORM_SCOPES = [
   'datasets:download',
   'datasets:permissions',
   'datasets:write',
+  'permissions:write',
+  'memberships:write',
   'admin',
 ] as const satisfies readonly (typeof SERVICE_ACCOUNT_SCOPES)[number][];
 
