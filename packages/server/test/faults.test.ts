@@ -11,8 +11,13 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { pino } from 'pino';
 import { type S3TestServer, startS3TestServer } from '@labeler/plugin-r2/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runWorker } from '../src/cli/worker.js';
+import { loadConfig } from '../src/config/env.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/database.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
 import { createRunsTable, registerTestJobs } from './fixtures/jobs-defs.js';
@@ -512,6 +517,40 @@ describe('a server started while the database refuses connections', () => {
     child.kill('SIGTERM');
     await exited;
   }, 60_000);
+
+  it('`labeler worker` waits for its database the same way instead of exiting', async () => {
+    await proxy.setMode('refuse');
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const config = loadConfig({
+      DATABASE_URL: proxy.url,
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+      LABELER_DATA_DIR: mkdtempSync(join(tmpdir(), 'labeler-worker-')),
+      LABELER_SECRET_KEY: 'test-secret-key-with-at-least-32-characters!',
+    });
+    let stop!: () => void;
+    const until = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const worker = runWorker({ config, logger, until });
+    const waitFor = async (what: string, check: () => boolean) => {
+      const deadline = Date.now() + 30_000;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`no ${what}:\n${lines.slice(-5).join('')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const retries = () => lines.filter((l) => l.includes('database not reachable')).length;
+    await waitFor('two retry lines', () => retries() >= 2);
+    expect(lines.some((l) => l.includes('job worker started'))).toBe(false);
+    await proxy.setMode('forward');
+    await waitFor('the worker start', () => lines.some((l) => l.includes('job worker started')));
+    console.log(
+      `fault suite: worker started against a refusing database — ${retries()} retry lines, then started`,
+    );
+    stop();
+    await worker;
+  }, 90_000);
 });
 
 interface Worker {

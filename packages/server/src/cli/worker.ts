@@ -1,5 +1,6 @@
 import { createServices, shutdownServices } from '../app/create.js';
 import type { AppConfig } from '../config/env.js';
+import { waitForDatabase } from '../db/wait.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 
 export interface RunWorkerOptions {
@@ -22,6 +23,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
       'labeler worker needs DATABASE_URL (PostgreSQL): the embedded database belongs to one process, whose server already runs the job workers.',
     );
   }
+  // Like a server replica: started before its database (or during a failover), it waits for it.
+  await waitForDatabase(config.DATABASE_URL, {
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    maxWaitSeconds: config.DATABASE_STARTUP_WAIT_SECONDS,
+    logger,
+  });
   const services = await createServices(config, { workers: true, logger });
   logger.info({ pid: process.pid }, 'job worker started');
   let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
