@@ -193,11 +193,15 @@ async function checkBackend(
     const d = await backend.diagnose();
     if (d.ok) return true;
     const failed = d.checks.filter((c) => !c.ok);
-    const auth = failed.find((c) => /auth|token|credential|user/i.test(`${c.id} ${c.message}`));
-    if (auth || (d.version !== null && d.user === null))
+    // By the check's category (backends without categories: by its id). A missing API route or an
+    // unreachable server is never reported as a refused token.
+    const auth = failed.find((c) =>
+      c.category ? c.category === 'credentials' : /auth|token|credential/i.test(c.id),
+    );
+    if (auth)
       add(
         'BACKEND_AUTH_FAILED',
-        `Label Studio answered but rejected the token: ${(auth ?? failed[0])?.message ?? 'no user'}`,
+        `Label Studio answered but rejected the token: ${auth.message}${auth.fix ? ` Fix: ${auth.fix}` : ''}`,
       );
     else
       add(

@@ -119,6 +119,27 @@ describe('preflight', () => {
       checks: [{ id: 'auth', ok: false, message: 'token rejected' }],
     };
     expect(await codes()).toEqual(['BACKEND_AUTH_FAILED']);
+    // A route the backend lacks (the whoami of another version) is not a refused token.
+    backend.diagnosis = {
+      ok: false,
+      version: '1.7.3',
+      edition: null,
+      user: null,
+      tokenKind: 'legacy',
+      checks: [
+        { id: 'reachable', ok: true, message: 'Label Studio 1.7.3', category: 'connection' },
+        {
+          id: 'api-route',
+          ok: false,
+          message: 'Label Studio has no route GET /api/current-user/whoami/ (404)',
+          category: 'api',
+        },
+      ],
+    };
+    expect(await codes()).toEqual(['BACKEND_UNREACHABLE']);
+    const report = await run();
+    expect(report.issues[0]?.message).toContain('has no route');
+    expect(report.issues[0]?.message).not.toMatch(/token/i);
   });
 
   it('assertPreflight throws PREFLIGHT_FAILED with the issues', async () => {

@@ -1,5 +1,11 @@
 /** diagnose(): each check names what failed and how to fix it (reference §2.5, §9, §13). */
-import { type BackendDiagnosis, type DiagnosticCheck, isLabelerError, LabelerError } from '@labeler/core';
+import {
+  type BackendDiagnosis,
+  type DiagnosticCategory,
+  type DiagnosticCheck,
+  isLabelerError,
+  LabelerError,
+} from '@labeler/core';
 import type { LabelStudioClient } from './http.js';
 import { versionSchema, whoamiSchema } from './schemas.js';
 import { lsPath } from './routes.js';
@@ -105,7 +111,22 @@ async function localFileChecks(client: LabelStudioClient, documentRoot: string):
   return checks;
 }
 
+/** The contract's category of each of this plugin's check ids. */
+const CATEGORY: Record<string, DiagnosticCategory> = {
+  reachable: 'connection',
+  'token-format': 'credentials',
+  credentials: 'credentials',
+  'legacy-tokens-disabled': 'credentials',
+  'api-route': 'api',
+};
+
 export async function diagnose(client: LabelStudioClient): Promise<BackendDiagnosis> {
+  const out = await runChecks(client);
+  for (const check of out.checks) check.category ??= CATEGORY[check.id] ?? 'configuration';
+  return out;
+}
+
+async function runChecks(client: LabelStudioClient): Promise<BackendDiagnosis> {
   const checks: DiagnosticCheck[] = [];
   const tokenKind = client.token.kind === 'legacy' ? 'legacy' : 'personal_access_token';
   const out: BackendDiagnosis = { ok: false, version: null, edition: null, user: null, tokenKind, checks };

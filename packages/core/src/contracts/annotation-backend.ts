@@ -16,10 +16,18 @@ export interface AnnotationBackendCapabilities {
   labelControls: Array<LabelSchema['controls'][number]['type']>;
 }
 
+/**
+ * What a diagnostic check is about, so a caller (preflight, the console) can tell a refused credential from
+ * an unreachable server or a missing API route without parsing backend-specific ids or messages.
+ */
+export type DiagnosticCategory = 'connection' | 'credentials' | 'api' | 'configuration';
+
 export interface DiagnosticCheck {
   id: string;
   ok: boolean;
   message: string;
+  /** Optional (contract 1.x): backends that do not set it are read by their check ids. */
+  category?: DiagnosticCategory;
   /** What a person should do when the check fails. */
   fix?: string;
 }

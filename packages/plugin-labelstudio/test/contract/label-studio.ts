@@ -392,7 +392,11 @@ export function runLabelStudioContract(getTarget: () => ContractTarget): void {
     it('a wrong token: "Invalid token" and where to find the right one', async () => {
       const diagnosis = await backendOf(t, { apiKey: '0000000000000000000000000000000000000bad' }).diagnose();
       const check = diagnosis.checks.find((c) => !c.ok);
-      expect(check).toMatchObject({ id: 'credentials', message: expect.stringContaining('Invalid token') });
+      expect(check).toMatchObject({
+        id: 'credentials',
+        category: 'credentials',
+        message: expect.stringContaining('Invalid token'),
+      });
       expect(check?.fix).toContain('Account & Settings → Access Token');
       expect(check?.fix).toContain(`${t.url}/user/account`);
       expect(check?.message).not.toContain('has no route');
@@ -408,7 +412,7 @@ export function runLabelStudioContract(getTarget: () => ContractTarget): void {
       );
       const diagnosis = await backend.diagnose();
       const check = diagnosis.checks.find((c) => !c.ok);
-      expect(check?.id).toBe('api-route');
+      expect(check).toMatchObject({ id: 'api-route', category: 'api' });
       expect(check?.message).toContain('Label Studio has no route GET /api/current-user/whoami (404)');
       expect(diagnosis.checks.some((c) => c.id === 'credentials')).toBe(false);
       expect(JSON.stringify(diagnosis)).not.toMatch(/rejected the token|Invalid token/i);
