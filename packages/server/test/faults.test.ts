@@ -23,6 +23,7 @@ import { startTestServer, type TestServer } from '../src/testing/harness.js';
 import { createRunsTable, registerTestJobs } from './fixtures/jobs-defs.js';
 import { createDataset, createServiceAccount } from './helpers.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { spawnWorker, stopWorker, type WorkerProcess } from './worker-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -153,8 +154,8 @@ describe('fault suite', () => {
 
     it('resumes the job on another worker, completes it exactly once, and the API answers throughout', async () => {
       const databaseUrl = server.database!.url;
-      const first = await spawnWorker(databaseUrl);
-      let second: Worker | undefined;
+      const first = await spawnWorker(databaseUrl, 'silent');
+      let second: WorkerProcess | undefined;
       try {
         const { job } = await server.services.jobs.startJob('test.killable', { n: 1 });
         const runs = async () =>
@@ -174,7 +175,7 @@ describe('fault suite', () => {
         }
         first.child.kill('SIGKILL');
         await first.exited;
-        second = await spawnWorker(databaseUrl);
+        second = await spawnWorker(databaseUrl, 'silent');
 
         const tally = new Tally('worker killed mid-job');
         const states: string[] = [];
@@ -552,38 +553,3 @@ describe('a server started while the database refuses connections', () => {
     await worker;
   }, 90_000);
 });
-
-interface Worker {
-  child: ChildProcess;
-  pid: number;
-  exited: Promise<unknown>;
-}
-
-/** A job worker process (test/fixtures/jobs-worker.ts) with the test job kinds. */
-async function spawnWorker(databaseUrl: string): Promise<Worker> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@labeler/source', '--import', 'tsx', join(here, 'fixtures/jobs-worker.ts')],
-    {
-      cwd: join(here, '..'),
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const exited = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
-  });
-  return { child, pid: child.pid ?? 0, exited };
-}
-
-async function stopWorker(worker: Worker | undefined): Promise<void> {
-  if (!worker || worker.child.exitCode !== null || worker.child.signalCode !== null) return;
-  worker.child.kill('SIGTERM');
-  await worker.exited;
-}

@@ -1,7 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/env.js';
 import { migrate, openDatabase, type Orm } from '../src/db/orm.js';
@@ -11,48 +7,7 @@ import type { JobRuntime } from '../src/jobs/types.js';
 import { createLogger } from '../src/lib/logger.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/database.js';
 import { createRunsTable, FAST_TUNING, registerTestJobs } from './fixtures/jobs-defs.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const serverRoot = join(here, '..');
-
-interface Worker {
-  child: ChildProcess;
-  pid: number;
-  exited: Promise<unknown>;
-}
-
-/** A separate worker process (test/fixtures/jobs-worker.ts) on the same database. */
-async function spawnWorker(databaseUrl: string): Promise<Worker> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@labeler/source', '--import', 'tsx', join(here, 'fixtures/jobs-worker.ts')],
-    {
-      cwd: serverRoot,
-      env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl,
-        LOG_LEVEL: process.env.LABELER_TEST_LOG_LEVEL ?? 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const exited = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('ready')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
-  });
-  return { child, pid: child.pid ?? 0, exited };
-}
-
-async function stopWorker(worker: Worker | undefined): Promise<void> {
-  if (!worker || worker.child.exitCode !== null || worker.child.signalCode !== null) return;
-  worker.child.kill('SIGTERM');
-  await worker.exited;
-}
+import { spawnWorker, stopWorker, type WorkerProcess } from './worker-process.js';
 
 /**
  * Scale-out: worker processes share the queues through PostgreSQL. Each job runs exactly once, and a
@@ -62,8 +17,8 @@ describe('job workers in separate processes', () => {
   let db: TestDatabase;
   let orm: Orm;
   let producer: JobRuntime;
-  let a: Worker | undefined;
-  let b: Worker | undefined;
+  let a: WorkerProcess | undefined;
+  let b: WorkerProcess | undefined;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -86,7 +41,10 @@ describe('job workers in separate processes', () => {
     });
     registerTestJobs(producer, orm);
     await producer.startWorkers();
-    [a, b] = await Promise.all([spawnWorker(db.url), spawnWorker(db.url)]);
+    [a, b] = await Promise.all([
+      spawnWorker(db.url, process.env.LABELER_TEST_LOG_LEVEL),
+      spawnWorker(db.url, process.env.LABELER_TEST_LOG_LEVEL),
+    ]);
   }, 90_000);
 
   afterAll(async () => {
@@ -136,12 +94,14 @@ describe('job workers in separate processes', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect((await producer.get(retried)).state).toBe('in_progress');
-    const victims = [a, b].filter((w): w is Worker => !!w && started.some((r) => r.pid === w.pid));
+    const victims = [a, b].filter((w): w is WorkerProcess => !!w && started.some((r) => r.pid === w.pid));
     for (const victim of victims) victim.child.kill('SIGKILL');
     await Promise.all(victims.map((v) => v.exited));
     // A fresh worker joins (the only one left if both jobs sat on different workers).
-    const fresh = await spawnWorker(db.url);
-    const alive = [a, b, fresh].filter((w): w is Worker => !!w && !victims.includes(w)).map((w) => w.pid);
+    const fresh = await spawnWorker(db.url, process.env.LABELER_TEST_LOG_LEVEL);
+    const alive = [a, b, fresh]
+      .filter((w): w is WorkerProcess => !!w && !victims.includes(w))
+      .map((w) => w.pid);
     if (a && victims.includes(a)) a = fresh;
     else b = fresh;
     // Heartbeat 10 s + monitor 1 s + retry delay 1 s, then the second attempt finishes at once.
