@@ -2,7 +2,8 @@
  * The standing authorization matrix (issue 17): every REST operation of the OpenAPI document and every tRPC
  * procedure of the router × every credential problem, over real HTTP so the real context, auth plugins and
  * scope checks run. The table below says, per procedure, how to build a valid request, which scope it needs
- * and whether it writes a dataset; a route or procedure without an entry fails the suite by name.
+ * and whether it writes a dataset or org A's memberships (refused writes must leave them as they were); a
+ * route or procedure without an entry fails the suite by name.
  */
 import { Readable } from 'node:stream';
 import type { Scope } from '@labeler/core';
