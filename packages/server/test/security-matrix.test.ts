@@ -2,7 +2,8 @@
  * The standing authorization matrix (issue 17): every REST operation of the OpenAPI document and every tRPC
  * procedure of the router × every credential problem, over real HTTP so the real context, auth plugins and
  * scope checks run. The table below says, per procedure, how to build a valid request, which scope it needs
- * and whether it writes a dataset; a route or procedure without an entry fails the suite by name.
+ * and whether it writes a dataset or org A's memberships (refused writes must leave them as they were); a
+ * route or procedure without an entry fails the suite by name.
  */
 import { Readable } from 'node:stream';
 import type { Scope } from '@labeler/core';
@@ -21,7 +22,15 @@ import {
   SYSTEM_ACTOR,
 } from './helpers.js';
 
-const DATA_SCOPES = ['datasets:read', 'datasets:download', 'datasets:permissions', 'datasets:write'] as const;
+/** Every scope but admin (keys of the credential columns hold some or all of them). */
+const DATA_SCOPES = [
+  'datasets:read',
+  'datasets:download',
+  'datasets:permissions',
+  'datasets:write',
+  'permissions:write',
+  'memberships:write',
+] as const;
 type DataScope = (typeof DATA_SCOPES)[number];
 
 /** Who may call a procedure at all. */
@@ -54,6 +63,10 @@ interface Fixtures {
     serviceAccount(): Promise<string>;
     plugin(): Promise<string>;
     project(): Promise<string>;
+    /** A Platform user id no fixture uses. */
+    userId(): number;
+    /** A fresh member of org A (its user id). */
+    member(): Promise<number>;
     name(prefix: string): string;
   };
 }
@@ -66,17 +79,32 @@ interface Entry {
   datasetWrite?: boolean;
   /** The target dataset needs a version with files (archive builds). */
   withFiles?: boolean;
+  /** Writes org A's memberships: refused callers must leave org A's members unchanged (read back). */
+  organizationWrite?: boolean;
   /** Reads or writes one of org A's resources: org B's callers (with any scope) must not reach it. */
-  orgTarget?: 'dataset' | 'job' | 'service-account' | 'project';
+  orgTarget?: 'dataset' | 'job' | 'service-account' | 'project' | 'organization';
   /** Column → expectation, where the rule for its access kind does not fit. */
   expect?: Partial<Record<Column, Expectation>>;
-  /** Extra check of the other organization's answer (lists, batches, creates). */
-  otherOrgCheck?(fx: Fixtures, res: Answer, input: Record<string, unknown>): Promise<string | null>;
+  /** Column → extra check of an answer the column's expectation accepted (lists, batches, creates, feeds). */
+  checks?: Partial<Record<Column, AnswerCheck>>;
   /** The admin column signs a fresh console session in (the procedure ends the session). */
   freshSession?: boolean;
 }
 
+type AnswerCheck = (fx: Fixtures, res: Answer, input: Record<string, unknown>) => Promise<string | null>;
+
 const ds = (_fx: Fixtures, dataset: string) => ({ dataset_id: dataset });
+
+/** The job feed answers 200 to anyone with the scope; whose jobs it lists is the thing to check. */
+const jobFeed =
+  (seen: boolean): AnswerCheck =>
+  async (fx, res) => {
+    const jobs = (res.data as { jobs?: Array<{ id: string }> } | null)?.jobs;
+    if (!Array.isArray(jobs)) return `no jobs list in the answer: ${res.text.slice(0, 200)}`;
+    const listed = jobs.some((j) => j.id === fx.jobA);
+    if (seen) return listed ? null : "org A's job is missing from the admin's feed";
+    return listed ? "org A's job is in the other organization's feed" : null;
+  };
 
 const TABLE: Record<string, Entry> = {
   'auth.session': { access: { kind: 'public' }, input: () => ({}) },
@@ -102,10 +130,12 @@ const TABLE: Record<string, Entry> = {
     access: scope('datasets:read'),
     // Only the two named datasets match (the matrix creates hundreds of others).
     input: () => ({ search: 'matrix-p' }),
-    otherOrgCheck: async (fx, res) => {
-      const ids = (res.data as { datasets?: Array<{ id: string }> }).datasets?.map((d) => d.id) ?? [];
-      if (!ids.includes(fx.publicA)) return 'the public dataset is missing from the list';
-      return ids.includes(fx.privateA) ? "org A's private dataset is listed" : null;
+    checks: {
+      otherOrg: async (fx, res) => {
+        const ids = (res.data as { datasets?: Array<{ id: string }> }).datasets?.map((d) => d.id) ?? [];
+        if (!ids.includes(fx.publicA)) return 'the public dataset is missing from the list';
+        return ids.includes(fx.privateA) ? "org A's private dataset is listed" : null;
+      },
     },
   },
   'datasets.permission': {
@@ -121,12 +151,14 @@ const TABLE: Record<string, Entry> = {
   'datasets.batch': {
     access: scope('datasets:read'),
     input: (fx) => ({ dataset_ids: [fx.privateA, fx.publicA] }),
-    otherOrgCheck: async (fx, res) => {
-      const body = res.data as { datasets?: Record<string, unknown>; errors?: Record<string, string> };
-      if (!body.datasets?.[fx.publicA]) return 'the public dataset is missing from the batch';
-      return body.datasets[fx.privateA] || !body.errors?.[fx.privateA]
-        ? "org A's private dataset is in the batch"
-        : null;
+    checks: {
+      otherOrg: async (fx, res) => {
+        const body = res.data as { datasets?: Record<string, unknown>; errors?: Record<string, string> };
+        if (!body.datasets?.[fx.publicA]) return 'the public dataset is missing from the batch';
+        return body.datasets[fx.privateA] || !body.errors?.[fx.privateA]
+          ? "org A's private dataset is in the batch"
+          : null;
+      },
     },
   },
   'datasets.create': {
@@ -139,8 +171,10 @@ const TABLE: Record<string, Entry> = {
       visibility: 'private',
       organization_id: fx.orgA,
     }),
-    otherOrgCheck: async (_fx, _res, input) =>
-      (await datasetsNamed(String(input.name))) > 0 ? 'the dataset was created anyway' : null,
+    checks: {
+      otherOrg: async (_fx, _res, input) =>
+        (await datasetsNamed(String(input.name))) > 0 ? 'the dataset was created anyway' : null,
+    },
     expect: {
       otherOrg: {
         kind: 'refused',
@@ -163,20 +197,20 @@ const TABLE: Record<string, Entry> = {
     datasetWrite: true,
     orgTarget: 'dataset',
   },
-  // Either scope would be a defensible choice for the console's permission list; a key with neither is refused.
   'datasets.permissionsList': {
-    access: scope('datasets:permissions', 'datasets:read'),
+    access: scope('datasets:permissions'),
     input: ds,
     orgTarget: 'dataset',
   },
+  // The dataset write rule with permissions:write in place of datasets:write.
   'datasets.grant': {
-    access: { kind: 'admin' },
-    input: (_fx, dataset) => ({ dataset_id: dataset, user_id: 31, role: 'editor' }),
+    access: scope('permissions:write'),
+    input: (_fx, dataset) => ({ dataset_id: dataset, user_id: 42, role: 'viewer' }),
     datasetWrite: true,
     orgTarget: 'dataset',
   },
   'datasets.revokePermission': {
-    access: { kind: 'admin' },
+    access: scope('permissions:write'),
     input: (_fx, dataset) => ({ dataset_id: dataset, user_id: 30 }),
     datasetWrite: true,
     orgTarget: 'dataset',
@@ -244,13 +278,25 @@ const TABLE: Record<string, Entry> = {
     access: { kind: 'admin' },
     input: (fx) => ({ name: 'New org', slug: fx.fresh.name('org').toLowerCase() }),
   },
-  'organizations.setMember': {
-    access: { kind: 'admin' },
-    input: (fx) => ({ organization_id: fx.orgA, user_id: 77, role: 'member' }),
+  // An organization's key acts in its own organization only: org B's keys get 403 ACCESS_DENIED.
+  'organizations.members': {
+    access: scope('datasets:permissions'),
+    input: (fx) => ({ organization_id: fx.orgA }),
+    orgTarget: 'organization',
   },
+  // A fresh user per request, so that a wrongly allowed add shows in org A's members.
+  'organizations.setMember': {
+    access: scope('memberships:write'),
+    input: (fx) => ({ organization_id: fx.orgA, user_id: fx.fresh.userId(), role: 'member' }),
+    organizationWrite: true,
+    orgTarget: 'organization',
+  },
+  // A fresh member per request, so that a wrongly allowed removal shows in org A's members.
   'organizations.removeMember': {
-    access: { kind: 'admin' },
-    input: (fx) => ({ organization_id: fx.orgA, user_id: 78 }),
+    access: scope('memberships:write'),
+    input: async (fx) => ({ organization_id: fx.orgA, user_id: await fx.fresh.member() }),
+    organizationWrite: true,
+    orgTarget: 'organization',
   },
 
   'audit.list': { access: { kind: 'admin' }, input: () => ({}) },
@@ -269,8 +315,21 @@ const TABLE: Record<string, Entry> = {
   },
   'jobs.cancel': { access: { kind: 'admin' }, input: (fx) => ({ job_id: fx.jobA }), orgTarget: 'job' },
   'jobs.retry': { access: { kind: 'admin' }, input: (fx) => ({ job_id: fx.jobA }), orgTarget: 'job' },
-  'jobs.progress': { access: { kind: 'admin' }, input: (fx) => ({ ids: [fx.jobA] }), orgTarget: 'job' },
-  'jobs.watch': { access: { kind: 'admin' }, input: (fx) => ({ ids: [fx.jobA] }), orgTarget: 'job' },
+  // Batch feeds: another organization's admin gets 200 with org A's job filtered out (no leak, no 404).
+  'jobs.progress': {
+    access: { kind: 'admin' },
+    input: (fx) => ({ ids: [fx.jobA] }),
+    orgTarget: 'job',
+    expect: { otherOrgAdmin: { kind: 'ok' } },
+    checks: { admin: jobFeed(true), otherOrgAdmin: jobFeed(false) },
+  },
+  'jobs.watch': {
+    access: { kind: 'admin' },
+    input: (fx) => ({ ids: [fx.jobA] }),
+    orgTarget: 'job',
+    expect: { otherOrgAdmin: { kind: 'ok' } },
+    checks: { admin: jobFeed(true), otherOrgAdmin: jobFeed(false) },
+  },
 
   'annotation.list': { access: { kind: 'admin' }, input: () => ({}) },
   'annotation.get': {
@@ -526,6 +585,12 @@ beforeAll(async () => {
         ).service_account_id,
       plugin: () => newPlugin(name('disk')),
       project: () => newProject(name('project')),
+      userId: () => 10_000 + ++counter,
+      member: async () => {
+        const userId = 10_000 + ++counter;
+        await s.organizations.setMember(orgA, userId, 'member', SYSTEM_ACTOR);
+        return userId;
+      },
     },
   };
   for (const s1 of DATA_SCOPES) keys[`only:${s1}`] = await key(`a-only-${s1}`, [s1], orgA);
@@ -633,8 +698,10 @@ function expectationFor(entry: Entry, column: Column): Expectation {
           ? { kind: 'refused', codes: ['DATASET_NOT_FOUND', 'ACCESS_DENIED'] }
           : { kind: 'error', status: 404, code: 'DATASET_NOT_FOUND' };
       if (entry.orgTarget === 'job') return { kind: 'error', status: 404, code: 'JOB_NOT_FOUND' };
+      if (entry.orgTarget === 'organization') return { kind: 'error', status: 403, code: 'ACCESS_DENIED' };
       return { kind: 'ok' };
     case 'otherOrgAdmin':
+      if (entry.orgTarget === 'organization') return { kind: 'error', status: 403, code: 'ACCESS_DENIED' };
       return {
         kind: 'refused',
         codes: {
@@ -674,7 +741,7 @@ async function send(transport: Transport, input: Record<string, unknown>, header
         typeof v === 'string' ? v : JSON.stringify(v),
       ]),
     ).toString();
-    const hasBody = transport.method === 'POST' || transport.method === 'PATCH';
+    const hasBody = ['POST', 'PATCH', 'PUT'].includes(transport.method);
     url = `${server.url}/api/v1${path}${!hasBody && query ? `?${query}` : ''}`;
     init = {
       method: transport.method,
@@ -793,6 +860,11 @@ async function snapshot(datasetId: string): Promise<string> {
   return JSON.stringify({ row: rows[0], permissions });
 }
 
+/** What a membership write could change: org A's members, read back through the service. */
+async function membersSnapshot(): Promise<string> {
+  return JSON.stringify(await server.services.organizations.listMembers(fx.orgA));
+}
+
 async function runCell(entry: Entry, transport: Transport, column: Column): Promise<string[]> {
   if (column === 'revokedReplay') return replayCell(entry, transport);
   const credentials = await credentialFor(entry, column, transport);
@@ -815,14 +887,17 @@ async function runCell(entry: Entry, transport: Transport, column: Column): Prom
     for (const headers of Array.isArray(credentials) ? credentials : [credentials]) {
       const input = await entry.input(fx, target);
       const before = entry.datasetWrite && !succeeds ? await snapshot(target) : null;
+      const membersBefore = entry.organizationWrite && !succeeds ? await membersSnapshot() : null;
       const res = await send(transport, input, headers);
       totals.requests++;
       if (res.status >= 500) totals.fivexx++;
       let problem = judge(transport, expected, res);
-      if (!problem && column === 'otherOrg' && entry.otherOrgCheck)
-        problem = await entry.otherOrgCheck(fx, res, input);
+      const check = entry.checks?.[column];
+      if (!problem && check) problem = await check(fx, res, input);
       if (!problem && before !== null && (await snapshot(target)) !== before)
         problem = 'the dataset changed although the write was refused';
+      if (!problem && membersBefore !== null && (await membersSnapshot()) !== membersBefore)
+        problem = "org A's members changed although the write was refused";
       if (problem) {
         totals.wrong++;
         problems.push(`${transport.label} × ${column}${label}: ${problem}`);
