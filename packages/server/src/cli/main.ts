@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/env.js';
 import { registerAccountCommands } from './commands/accounts.js';
 import { registerDatasetCommands } from './commands/datasets.js';
+import { registerDemoCommands } from './commands/demo.js';
 import { registerLabelStudioCommands } from './commands/labelstudio.js';
 import { registerOpenApiCommands } from './commands/openapi.js';
 import { registerServerCommands } from './commands/server.js';
@@ -27,6 +28,7 @@ registerAccountCommands(program);
 registerDatasetCommands(program);
 registerLabelStudioCommands(program);
 registerOpenApiCommands(program);
+registerDemoCommands(program);
 
 try {
   await program.parseAsync(process.argv);
