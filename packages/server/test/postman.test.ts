@@ -138,6 +138,9 @@ describe('Postman collection', () => {
     const first = (await server.request('/api/v1/postman.json', { token: null })).body as Collection;
     const second = (await server.request('/api/v1/postman.json', { token: null })).body as Collection;
     expect(second.info._postman_id).toBe(first.info._postman_id);
+    // Counted in metrics under its own fixed label, not as "unmatched".
+    const metrics = await server.request('/metrics', { token: null });
+    expect(metrics.text).toMatch(/route="\/api\/v1\/postman\.json"/);
   });
 
   it('labeler openapi [file] and labeler openapi --postman [file] write the same documents', async () => {
