@@ -58,6 +58,7 @@ function colorAt(png: PNG, box: [number, number, number, number]): [number, numb
 }
 
 let first: DemoResult;
+let interruptedId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('labeler_demo');
@@ -65,11 +66,17 @@ beforeAll(async () => {
   const orm = await openDatabase({ databaseUrl: db.url, pgliteDataDir: join(dataDir, 'db') });
   await migrate(orm);
   await orm.close(true);
+  // A server on the same database and data dir (local-disk storage): what the Platform would call.
+  server = await startTestServer({ databaseUrl: db.url, env: { LABELER_DATA_DIR: dataDir } });
+  // An earlier run cut off after creating this dataset, before its import: the demo must fill it.
+  const interrupted = await server.request('/api/v1/datasets', {
+    body: { name: 'demo-shapes-yolo', format: 'yolo', owner_id: 1, tags: ['labeler-demo'] },
+  });
+  expect(interrupted.status, interrupted.text).toBe(201);
+  interruptedId = (interrupted.body as { id: string }).id;
   const res = await labeler(['--json', 'demo']);
   expect(res.code, res.stderr).toBe(0);
   first = JSON.parse(res.stdout);
-  // A server on the same database and data dir (local-disk storage): what the Platform would call.
-  server = await startTestServer({ databaseUrl: db.url, env: { LABELER_DATA_DIR: dataDir } });
 }, 120_000);
 afterAll(async () => {
   await server?.stop();
@@ -84,6 +91,7 @@ describe('labeler demo', () => {
       ['yolo', false, 12],
       ['imagefolder', false, 12],
     ]);
+    expect(first.datasets[1]?.id).toBe(interruptedId);
     const sa = first.service_account;
     expect(sa.action).toBe('created');
     expect(sa.api_key).toMatch(/^lbl_sa_/);

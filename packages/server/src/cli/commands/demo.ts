@@ -144,7 +144,8 @@ export async function runDemo(
   try {
     for (const spec of DEMO_DATASETS) {
       const found = existing.find((d) => d.name === spec.name && d.format === spec.format);
-      if (found && found.version > 0) {
+      // Its images are counted by the version an import records: fewer means a run was cut off before.
+      if (found && found.numImages >= spec.images) {
         info(`reusing dataset ${found.id} (${spec.name}, v${found.version})`);
         datasets.push({
           id: found.id,
@@ -157,24 +158,28 @@ export async function runDemo(
         continue;
       }
       const folder = await writeDemoFolder(spec, join(work, spec.format));
-      const id =
-        found?.id ??
-        (
-          await app.datasets.create(
-            {
-              name: spec.name,
-              description: spec.description,
-              format: spec.format,
-              labeled: true,
-              class_names: [...DEMO_CLASSES],
-              tags: [DEMO_TAG],
-              visibility: 'private',
-              owner_id: options.ownerId,
-            },
-            CLI_PRINCIPAL,
-            await app.storageFiles.resolveStorageFor(null),
-          )
-        ).id;
+      const fields = {
+        description: spec.description,
+        labeled: true,
+        class_names: [...DEMO_CLASSES],
+        tags: [DEMO_TAG],
+      };
+      const id = found
+        ? // Left by a run that was cut off: give it the demo's metadata, then import as a first run would.
+          (await app.datasets.update({ dataset_id: found.id, ...fields }, CLI_PRINCIPAL)).id
+        : (
+            await app.datasets.create(
+              {
+                name: spec.name,
+                format: spec.format,
+                visibility: 'private',
+                owner_id: options.ownerId,
+                ...fields,
+              },
+              CLI_PRINCIPAL,
+              await app.storageFiles.resolveStorageFor(null),
+            )
+          ).id;
       const annotationPath =
         spec.format === 'coco'
           ? `datasets/${id}/labels.json`
