@@ -20,6 +20,18 @@ ensure_chromium() {
   fi
 }
 
+# Debian's python3 with python3-httpx for test/python-client.test.ts (docs/examples/platform_client.py).
+# The test fails loudly without it; it does not skip.
+ensure_python_httpx() {
+  if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import httpx' >/dev/null 2>&1; then return 0; fi
+  echo "[services] installing Debian python3-httpx for the Python client example's test" >&2
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-httpx >/dev/null) || echo "[services] python3-httpx install failed" >&2
+  else
+    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-httpx >/dev/null) || echo "[services] python3-httpx install failed" >&2
+  fi
+}
+
 # A real Label Studio 1.7.3 for the Label Studio contract tests (shared/labelstudio, a sibling of the
 # repository or of one of its parents), on its own port (LABELSTUDIO_PORT, default 8091) with a fresh
 # database and document root. Exports LABELSTUDIO_URL/LABELSTUDIO_TOKEN/LABELSTUDIO_DOCUMENT_ROOT and stops

@@ -10,6 +10,7 @@ echo "[test] node $(node --version), pnpm $(pnpm --version)"
 pnpm install --frozen-lockfile --config.pm-on-fail=ignore --reporter=silent
 ensure_postgres
 ensure_chromium
+ensure_python_httpx
 ensure_labelstudio || true # the real Label Studio contract tests; they fail loudly without it
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"

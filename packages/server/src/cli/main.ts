@@ -3,7 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/env.js';
 import { registerAccountCommands } from './commands/accounts.js';
 import { registerDatasetCommands } from './commands/datasets.js';
+import { registerDemoCommands } from './commands/demo.js';
 import { registerLabelStudioCommands } from './commands/labelstudio.js';
+import { registerOpenApiCommands } from './commands/openapi.js';
 import { registerServerCommands } from './commands/server.js';
 import { CliConfigError } from './config.js';
 import { EXIT, reportError } from './output.js';
@@ -25,6 +27,8 @@ registerServerCommands(program);
 registerAccountCommands(program);
 registerDatasetCommands(program);
 registerLabelStudioCommands(program);
+registerOpenApiCommands(program);
+registerDemoCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -13,6 +13,7 @@ import { labelerErrorOf, logRequestFailure, toRequestError } from '../trpc/error
 import { docsRouter } from './docs.js';
 import { requestErrors, restEnvelope, retryAfterFor, sendError } from './envelope.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { buildPostmanCollection, type PostmanCollection } from './postman.js';
 import { readiness } from './health.js';
 import { localStorageRouter } from './local-storage.js';
 import { createPlatformLane } from './platform-lane.js';
@@ -108,6 +109,18 @@ export function createHttpApp(app: AppServices, options: HttpAppOptions = {}): E
   http.get('/api/v1/openapi.json', (_req, res) => {
     openApiDocument ??= buildOpenApiDocument(appRouter, app.config.publicUrl);
     res.json(openApiDocument);
+  });
+  // Public like the OpenAPI document it is converted from (postman.ts); converted once, on first request.
+  let postmanCollection: Promise<PostmanCollection> | null = null;
+  http.get('/api/v1/postman.json', async (_req, res) => {
+    openApiDocument ??= buildOpenApiDocument(appRouter, app.config.publicUrl);
+    postmanCollection ??= buildPostmanCollection(openApiDocument);
+    res.json(
+      await postmanCollection.catch((error: unknown) => {
+        postmanCollection = null; // a failed conversion is retried by the next request
+        throw error;
+      }),
+    );
   });
   http.use('/docs', pageHeaders({ inlineStyles: true }), compressed(), docsRouter());
   http.use('/storage/local', localStorageRouter(app));

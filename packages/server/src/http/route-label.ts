@@ -10,6 +10,7 @@ const FIXED = new Set([
   '/readyz',
   '/metrics',
   '/api/v1/openapi.json',
+  '/api/v1/postman.json',
   '/docs',
   '/docs/',
   '/docs/init.js',
