@@ -2,12 +2,15 @@ import { LabelerError, type Principal } from '@labeler/core';
 import type { Orm } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditService } from '../audit/service.js';
+import { NO_WEBHOOK_EVENTS, type WebhookEvents } from '../webhooks/events.js';
 import { Membership, Organization } from './entities.js';
 
 export class OrganizationService {
   constructor(
     private readonly orm: Orm,
     private readonly audit: AuditService,
+    /** membership.changed, published in the membership write's transaction. */
+    private readonly events: WebhookEvents = NO_WEBHOOK_EVENTS,
   ) {}
 
   /** Throws NOT_FOUND unless the organization exists (before a dataset or key is put in it). */
@@ -59,11 +62,17 @@ export class OrganizationService {
 
   async setMember(organizationId: string, userId: number, role: 'admin' | 'member', actor: Principal) {
     await this.requireExists(organizationId);
-    const em = this.orm.em.fork();
-    const existing = await em.findOne(Membership, { organizationId, userId });
-    if (existing) existing.role = role;
-    else em.create(Membership, { id: newId('membership'), organizationId, userId, role });
-    await em.flush();
+    await this.orm.em.fork().transactional(async (em) => {
+      const existing = await em.findOne(Membership, { organizationId, userId });
+      if (existing) existing.role = role;
+      else em.create(Membership, { id: newId('membership'), organizationId, userId, role });
+      await this.events.publish(em, {
+        type: 'membership.changed',
+        organizationId,
+        actor,
+        data: { user_id: userId, role, change: 'set' },
+      });
+    });
     await this.audit.record({
       actor,
       action: 'organization.member_set',
@@ -75,7 +84,17 @@ export class OrganizationService {
   }
 
   async removeMember(organizationId: string, userId: number, actor: Principal) {
-    const removed = await this.orm.em.fork().nativeDelete(Membership, { organizationId, userId });
+    const removed = await this.orm.em.fork().transactional(async (em) => {
+      const count = await em.nativeDelete(Membership, { organizationId, userId });
+      if (count)
+        await this.events.publish(em, {
+          type: 'membership.changed',
+          organizationId,
+          actor,
+          data: { user_id: userId, role: null, change: 'removed' },
+        });
+      return count;
+    });
     if (removed)
       await this.audit.record({
         actor,
