@@ -7,7 +7,13 @@ import { WEBHOOK_EVENT_TYPES } from '../src/modules/webhooks/events.js';
 import { WebhookSender } from '../src/modules/webhooks/sender.js';
 import { assertDeliverableUrl, urlPolicyOf } from '../src/modules/webhooks/url-guard.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
-import { createDataset, createOrganization, expectEnvelope, SYSTEM_ACTOR } from './helpers.js';
+import {
+  createDataset,
+  createOrganization,
+  createOrgServiceAccount,
+  expectEnvelope,
+  SYSTEM_ACTOR,
+} from './helpers.js';
 
 interface Received {
   id: string;
@@ -346,6 +352,73 @@ describe('outbound webhooks', () => {
         .map((e) => e.data.note)
         .sort(),
     ).toEqual(['committed', 'initial version']);
+  });
+
+  it("an organization's admin sees and manages only its organization's subscriptions", async () => {
+    const mine = await createOrganization(server, 'wh-tenant-a');
+    const theirs = await createOrganization(server, 'wh-tenant-b');
+    const admin = await createOrgServiceAccount(server, mine, ['admin'], 'wh-org-admin');
+    const r = await receiver();
+    const foreign = await subscribe(r.url, ['dataset.created'], { organization_id: theirs });
+    const created = await server.request('/api/v1/webhooks', {
+      method: 'POST',
+      token: admin.api_key,
+      body: { url: r.url, events: ['dataset.created'] },
+    });
+    expect(created.status, created.text).toBe(201);
+    expect((created.body as { organization_id: string }).organization_id).toBe(mine);
+    const listed = await server.request('/api/v1/webhooks', { token: admin.api_key });
+    expect((listed.body as { subscriptions: Array<{ id: string }> }).subscriptions.map((s) => s.id)).toEqual([
+      (created.body as { id: string }).id,
+    ]);
+    for (const [method, path] of [
+      ['GET', `/api/v1/webhooks/${foreign.id}`],
+      ['PATCH', `/api/v1/webhooks/${foreign.id}`],
+      ['DELETE', `/api/v1/webhooks/${foreign.id}`],
+      ['POST', `/api/v1/webhooks/${foreign.id}/rotate-secret`],
+      ['GET', `/api/v1/webhooks/${foreign.id}/deliveries`],
+    ] as const) {
+      const res = await server.request(path, {
+        method,
+        token: admin.api_key,
+        ...(method === 'PATCH' ? { body: { enabled: false } } : {}),
+      });
+      expectEnvelope(res.body, 'NOT_FOUND');
+    }
+    const other = await server.request('/api/v1/webhooks', {
+      method: 'POST',
+      token: admin.api_key,
+      body: { url: r.url, events: ['dataset.created'], organization_id: theirs },
+    });
+    expectEnvelope(other.body, 'ACCESS_DENIED');
+    expect((await subscription(foreign.id)).enabled).toBe(true);
+  });
+
+  it('a rotated secret signs the next deliveries and is replayed by Idempotency-Key only once', async () => {
+    const r = await receiver();
+    const sub = await subscribe(r.url, ['dataset.deleted']);
+    const rotate = () =>
+      server.request(`/api/v1/webhooks/${sub.id}/rotate-secret`, {
+        method: 'POST',
+        headers: { 'idempotency-key': `rotate-${sub.id}` },
+      });
+    const first = await rotate();
+    expect(first.status, first.text).toBe(200);
+    const secret = (first.body as { secret: string }).secret;
+    expect(secret).not.toBe(sub.secret);
+    expect(((await rotate()).body as { secret: string }).secret).toBe(secret);
+    expectEnvelope((await rotate()).body, 'IDEMPOTENCY_RESPONSE_CONSUMED');
+
+    const dataset = await createDataset(server, { name: 'wh-rotated' });
+    await server.request(`/api/v1/datasets/${dataset.id}`, { method: 'DELETE' });
+    await until('delivery', () => r.received[0]);
+    const message = r.received[0] as Received;
+    expect(() =>
+      new Webhook(secret).verify(message.body, message.headers as Record<string, string>),
+    ).not.toThrow();
+    expect(() =>
+      new Webhook(sub.secret).verify(message.body, message.headers as Record<string, string>),
+    ).toThrow();
   });
 
   it('admin only; unknown ids and bad input are envelopes, never 500', async () => {
