@@ -20,6 +20,8 @@ interface Received {
   headers: IncomingHttpHeaders;
   body: string;
   answered: number;
+  /** Arrival (ms since the epoch). */
+  at: number;
 }
 
 /** A local endpoint: `answer(id, nth)` decides the status of the nth request (1-based) carrying a webhook-id. */
@@ -42,6 +44,7 @@ class Receiver {
           headers: req.headers,
           body: Buffer.concat(chunks).toString(),
           answered: status,
+          at: Date.now(),
         });
         res.writeHead(status, { 'content-type': 'text/plain' }).end(`answer ${status}`);
       });
@@ -125,7 +128,7 @@ describe('outbound webhooks', () => {
   beforeAll(async () => {
     server = await startTestServer({
       env: {
-        LABELER_WEBHOOK_RETRY_SCHEDULE: '0.5,0.5,0.5,0.5',
+        LABELER_WEBHOOK_RETRY_SCHEDULE: '2,2,2,2',
         LABELER_WEBHOOK_DISABLE_AFTER_FAILURES: '3',
         LABELER_WEBHOOK_TIMEOUT_MS: '3000',
       },
@@ -248,6 +251,10 @@ describe('outbound webhooks', () => {
       expect(new Set(r.received.map((m) => m.id)).size).toBe(1);
     }
     expect(flaky.received).toHaveLength(3);
+    // Each retry waited for its turn in the schedule (2 s, at least 1.6 s with jitter), a lower bound only.
+    const arrivals = flaky.received.map((m) => m.at);
+    for (let i = 1; i < arrivals.length; i++)
+      expect((arrivals[i] ?? 0) - (arrivals[i - 1] ?? 0)).toBeGreaterThanOrEqual(1500);
     expect((await subscription(subFlaky.id)).consecutive_failures).toBe(0);
   });
 
