@@ -73,6 +73,8 @@ export class WebhookService implements WebhookEvents {
   // ---- events ----
 
   async publish(em: Em, event: WebhookEventInput): Promise<void> {
+    // A delivery row and its job must commit together: never one without the other.
+    if (!em.isInTransaction()) return em.transactional((tem) => this.publish(tem, event));
     const orgs = [event.organizationId, event.alsoOrganizationId].filter((o): o is string => Boolean(o));
     const subscriptions = await em.find(WebhookSubscription, {
       enabled: true,
