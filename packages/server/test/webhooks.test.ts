@@ -46,7 +46,7 @@ class Receiver {
           answered: status,
           at: Date.now(),
         });
-        res.writeHead(status, { 'content-type': 'text/plain' }).end(`answer ${status}`);
+        res.writeHead(status, { 'content-type': 'text/plain' }).end(`answer ${status}? '$1' \\`);
       });
     });
     await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
@@ -97,7 +97,13 @@ interface DeliveryAnswer {
   state: string;
   attempts: number;
   payload: { data: Record<string, unknown> };
-  log: Array<{ attempt: number; manual: boolean; status_code: number | null; error: string | null }>;
+  log: Array<{
+    attempt: number;
+    manual: boolean;
+    status_code: number | null;
+    error: string | null;
+    response_excerpt: string | null;
+  }>;
 }
 
 describe('outbound webhooks', () => {
@@ -241,6 +247,12 @@ describe('outbound webhooks', () => {
     expect(flakyDelivery.log.map((a) => a.status_code)).toEqual([503, 503, 200]);
     expect(flakyDelivery.log.map((a) => a.attempt)).toEqual([1, 2, 3]);
     expect(flakyDelivery.log[0]?.error).toBe('HTTP 503');
+    // The answer's first bytes are kept as they came (quotes, placeholders and backslashes too).
+    expect(flakyDelivery.log.map((x) => x.response_excerpt)).toEqual([
+      "answer 503? '$1' \\",
+      "answer 503? '$1' \\",
+      "answer 200? '$1' \\",
+    ]);
     expect(closedDelivery.log.at(-1)?.status_code).toBe(200);
     expect(closedDelivery.log[0]?.status_code).toBeNull();
     expect(closedDelivery.log[0]?.error).toMatch(/ECONNREFUSED/);

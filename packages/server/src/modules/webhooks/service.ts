@@ -12,6 +12,21 @@ import { assertDeliverableUrl } from './url-guard.js';
 
 export const DELIVER_JOB = 'webhook.deliver';
 
+const CLAIM = `with claimed as (
+  update "webhook_delivery" set "attempts" = ?, "next_attempt_at" = null, "updated_at" = now()
+  where "id" = ? and "attempts" = ? and "state" = 'pending'
+  returning "payload", "subscription_id")
+select c."payload", c."subscription_id", s."url", s."enabled", s."secret_encrypted"
+from claimed c left join "webhook_subscription" s on s."id" = c."subscription_id"`;
+
+const SUCCEEDED = `with logged as (
+  insert into "webhook_attempt" ("id", "delivery_id", "attempt", "manual", "status_code", "duration_ms", "error", "response_excerpt", "at")
+  values (?, ?, ?, ?, ?, ?, ?, ?, now())),
+delivered as (
+  update "webhook_delivery" set "state" = 'succeeded', "last_status" = ?, "last_error" = null, "updated_at" = now()
+  where "id" = ?)
+update "webhook_subscription" set "consecutive_failures" = 0 where "id" = ? and "consecutive_failures" <> 0`;
+
 const hexId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
 
 /** Standard Webhooks secret: `whsec_` + base64 of 24 random bytes. */
@@ -314,36 +329,50 @@ export class WebhookService implements WebhookEvents {
   async attempt(deliveryId: string, attempt: number, manual: boolean): Promise<{ sent: boolean }> {
     const app = this.app();
     const em = app.orm.em.fork();
-    const claimed = await em.nativeUpdate(
-      WebhookDelivery,
-      { id: deliveryId, attempts: attempt - 1, state: 'pending' },
-      { attempts: attempt, nextAttemptAt: null },
-    );
+    // Claim this attempt's number and read what to send in one round trip (the success path is two).
+    const [claimed] = (await em.execute(CLAIM, [attempt, deliveryId, attempt - 1])) as Array<{
+      payload: Record<string, unknown>;
+      subscription_id: string;
+      url: string | null;
+      enabled: boolean | null;
+      secret_encrypted: string | null;
+    }>;
     if (!claimed) return { sent: false };
-    const delivery = await em.findOneOrFail(WebhookDelivery, { id: deliveryId });
-    const subscription = await em.findOne(WebhookSubscription, { id: delivery.subscriptionId });
-    if (!subscription?.enabled) {
+    if (!claimed.enabled || !claimed.url || !claimed.secret_encrypted) {
       await em.nativeUpdate(
         WebhookDelivery,
         { id: deliveryId },
-        { state: 'failed', lastError: subscription ? 'subscription disabled' : 'subscription deleted' },
+        { state: 'failed', lastError: claimed.url ? 'subscription disabled' : 'subscription deleted' },
       );
       return { sent: false };
     }
-    const secret = decryptJson<string>(app.keys.encryption, subscription.secretEncrypted);
-    const body = JSON.stringify(delivery.payload);
+    const subscription = { id: claimed.subscription_id, url: claimed.url };
+    const secret = decryptJson<string>(app.keys.encryption, claimed.secret_encrypted);
+    const body = JSON.stringify(claimed.payload);
     const now = new Date();
     const result = await this.#sender.send(
       subscription.url,
       {
-        'webhook-id': delivery.id,
+        'webhook-id': deliveryId,
         'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-        'webhook-signature': new Webhook(secret).sign(delivery.id, now, body),
+        'webhook-signature': new Webhook(secret).sign(deliveryId, now, body),
       },
       body,
     );
     const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     const error = result.error ?? (ok ? null : `HTTP ${result.statusCode}`);
+    const logged = [hexId('wha'), deliveryId, attempt, manual, result.statusCode, result.durationMs, error];
+    if (ok) {
+      // One statement: the log row, the delivery's state and the subscription's failure count, atomically.
+      await em.execute(SUCCEEDED, [
+        ...logged,
+        result.responseExcerpt,
+        result.statusCode,
+        deliveryId,
+        subscription.id,
+      ]);
+      return { sent: true };
+    }
     await em.transactional(async (tem) => {
       tem.create(WebhookAttempt, {
         id: hexId('wha'),
@@ -355,15 +384,6 @@ export class WebhookService implements WebhookEvents {
         error,
         responseExcerpt: result.responseExcerpt,
       });
-      if (ok) {
-        await tem.nativeUpdate(
-          WebhookDelivery,
-          { id: deliveryId },
-          { state: 'succeeded', lastStatus: result.statusCode, lastError: null },
-        );
-        await tem.nativeUpdate(WebhookSubscription, { id: subscription.id }, { consecutiveFailures: 0 });
-        return;
-      }
       const [counted] = (await tem.execute(
         `update "webhook_subscription" set "consecutive_failures" = "consecutive_failures" + 1 where "id" = ? returning "consecutive_failures" as n`,
         [subscription.id],
