@@ -26,6 +26,7 @@ import { JobsPage } from './pages/Jobs.js';
 import { ProjectsPage } from './pages/Projects.js';
 import { ServiceAccountsPage } from './pages/ServiceAccounts.js';
 import { SignInPage } from './pages/SignIn.js';
+import { WebhooksPage } from './pages/Webhooks.js';
 
 export type Session = NonNullable<RouterOutputs['auth']['session']['session']>;
 
@@ -96,6 +97,7 @@ const NAV = [
   { to: '/connections', key: 'nav.connections' },
   { to: '/jobs', key: 'nav.jobs' },
   { to: '/audit', key: 'nav.audit' },
+  { to: '/webhooks', key: 'nav.webhooks' },
 ] as const;
 
 function Shell({ session }: { session: Session }) {
@@ -207,6 +209,8 @@ function Routes() {
       return <JobsPage />;
     case 'audit':
       return <AuditPage />;
+    case 'webhooks':
+      return <WebhooksPage />;
     default:
       return (
         <div className="state">

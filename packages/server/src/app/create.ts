@@ -30,6 +30,9 @@ import { ServiceAccountService } from '../modules/service-accounts/service.js';
 import { storageFileJobs } from '../modules/storage-files/jobs.js';
 import { ArchivePresence } from '../modules/storage-files/archive-presence.js';
 import { StorageFilesService } from '../modules/storage-files/service.js';
+import { webhookJobs } from '../modules/webhooks/jobs.js';
+import { WebhookService } from '../modules/webhooks/service.js';
+import { webhookSettingsOf } from '../modules/webhooks/settings.js';
 import { BUILTIN_PLUGINS } from '../plugins/catalog.js';
 import { PluginHost } from '../plugins/host.js';
 import { PluginRegistry } from '../plugins/registry.js';
@@ -125,6 +128,8 @@ export async function createServices(
 
   let services!: AppServices;
   const app = () => services;
+  // The datasets and organizations services publish their events through it, in their transactions.
+  const webhooks = new WebhookService(app, webhookSettingsOf(config));
   const jobs = createJobRuntime({
     orm,
     logger,
@@ -146,8 +151,9 @@ export async function createServices(
     rateLimits: new RateLimitService(sql),
     serviceAccounts,
     adminUsers,
-    organizations: new OrganizationService(orm, audit),
-    datasets: new DatasetService(orm, audit, sql, datasetViews),
+    organizations: new OrganizationService(orm, audit, webhooks),
+    datasets: new DatasetService(orm, audit, sql, datasetViews, webhooks),
+    webhooks,
     storageFiles: new StorageFilesService(
       app,
       new ArchivePresence(config.LABELER_ARCHIVE_CHECK_SECONDS * 1000),
@@ -155,7 +161,7 @@ export async function createServices(
     jobs,
     ...moduleServices(app),
   };
-  const jobDefinitions: JobDefinition[] = [...storageFileJobs(app), ...moduleJobs(app)];
+  const jobDefinitions: JobDefinition[] = [...storageFileJobs(app), ...moduleJobs(app), ...webhookJobs(app)];
   for (const definition of jobDefinitions) jobs.register(definition);
 
   await ensureDefaultStorage(services);
@@ -260,6 +266,7 @@ export async function startServer(
 export async function shutdownServices(services: AppServices, closeDatabase = true): Promise<void> {
   await services.jobs.stop().catch((error) => services.logger.error({ err: error }, 'stopping jobs failed'));
   await services.serviceAccounts.stop();
+  services.webhooks.stop();
   await services.changes.stop();
   await services.plugins.stop();
   await services.sql.close().catch(() => undefined);

@@ -15,6 +15,7 @@ import type { OrganizationService } from '../modules/organizations/service.js';
 import type { RateLimitService } from '../modules/rate-limits/service.js';
 import type { ServiceAccountService } from '../modules/service-accounts/service.js';
 import type { StorageFilesService } from '../modules/storage-files/service.js';
+import type { WebhookService } from '../modules/webhooks/service.js';
 import type { PluginHost } from '../plugins/host.js';
 
 /** Everything a request, job or CLI command may use; built once by createServices(). */
@@ -38,5 +39,7 @@ export interface AppServices {
   datasets: DatasetService;
   storageFiles: StorageFilesService;
   annotation: AnnotationService;
+  /** Outbound webhooks to the Platform (modules/webhooks). */
+  webhooks: WebhookService;
   jobs: JobRuntime;
 }

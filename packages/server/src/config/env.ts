@@ -58,6 +58,17 @@ export const envSchema = z.object({
   LABELER_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
   /** A JSON body must arrive within this (408 otherwise); presigned uploads have no total limit, only idle time. */
   LABELER_BODY_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
+  /** Outbound webhooks (modules/webhooks): seconds before each retry after a failed attempt, comma-separated. */
+  LABELER_WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, 'comma-separated seconds, e.g. 5,300,1800')
+    .default('5,300,1800,7200,18000,36000'),
+  /** One delivery attempt's whole request (connect, send, answer). */
+  LABELER_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  /** A subscription is disabled after this many failed attempts in a row (410 Gone: at once). */
+  LABELER_WEBHOOK_DISABLE_AFTER_FAILURES: int(1, 10_000).default(20),
+  /** In production, webhook URLs resolving to private addresses are refused unless `true` or the host is listed (comma-separated). */
+  LABELER_WEBHOOK_ALLOW_PRIVATE: z.string().max(4000).default('false'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -9,6 +9,7 @@ import { DatasetPermission } from '../modules/permissions/entities.js';
 import { PluginInstanceRecord } from '../modules/plugin-instances/entities.js';
 import { RateLimitCounter } from '../modules/rate-limits/entities.js';
 import { ServiceAccount } from '../modules/service-accounts/entities.js';
+import { WebhookAttempt, WebhookDelivery, WebhookSubscription } from '../modules/webhooks/entities.js';
 
 /** Every entity, owned by its module; the ORM and the migration generator read this list. */
 export const ENTITIES = [
@@ -31,4 +32,7 @@ export const ENTITIES = [
   AuditEvent,
   IdempotencyKey,
   RateLimitCounter,
+  WebhookSubscription,
+  WebhookDelivery,
+  WebhookAttempt,
 ];

@@ -144,12 +144,20 @@ export class PgBossJobRuntime implements JobRuntime {
       );
     }
     const boss = await this.ensureBoss();
-    if (callerTx) return this.insert(sqlOf(callerTx), row, boss);
-    return this.deps.orm.em.fork().transactional((tem: Em) => this.insert(sqlOf(tem), row, boss));
+    const startAfter = options.startAfterSeconds
+      ? new Date(Date.now() + options.startAfterSeconds * 1000)
+      : undefined;
+    if (callerTx) return this.insert(sqlOf(callerTx), row, boss, startAfter);
+    return this.deps.orm.em.fork().transactional((tem: Em) => this.insert(sqlOf(tem), row, boss, startAfter));
   }
 
   /** Our row and (async mode) the pg-boss delivery, in one transaction; dedup returns the active job. */
-  private async insert(sql: SqlExecutor, row: NewJobRow, boss: PgBoss | null): Promise<StartJobResult> {
+  private async insert(
+    sql: SqlExecutor,
+    row: NewJobRow,
+    boss: PgBoss | null,
+    startAfter?: Date,
+  ): Promise<StartJobResult> {
     for (let i = 0; i < 3; i++) {
       const inserted = await this.store.insert(sql, row);
       if (!inserted) continue;
@@ -158,6 +166,7 @@ export class PgBossJobRuntime implements JobRuntime {
           db: sql,
           id: bossIdOf(row.id),
           ...this.deliveryOptions(row),
+          ...(startAfter ? { startAfter } : {}),
         });
       const job = await this.store.view(sql, inserted.id);
       if (!job) throw new Error(`job ${inserted.id} vanished while starting`);

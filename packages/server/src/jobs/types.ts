@@ -45,6 +45,8 @@ export interface StartJobOptions {
   sync?: boolean;
   /** Overrides the definition's dedup key. */
   dedupKey?: string | null;
+  /** Deliver no earlier than this many seconds from now (async mode; e.g. a webhook's next retry). */
+  startAfterSeconds?: number;
 }
 
 export interface StartJobResult {

@@ -7,6 +7,7 @@ import { organizationsRouter } from '../modules/organizations/router.js';
 import { pluginsRouter } from '../modules/plugin-instances/router.js';
 import { serviceAccountsRouter } from '../modules/service-accounts/router.js';
 import { filesRouter } from '../modules/storage-files/router.js';
+import { webhooksRouter } from '../modules/webhooks/router.js';
 import { router } from './init.js';
 
 export const appRouter = router({
@@ -19,6 +20,7 @@ export const appRouter = router({
   audit: auditRouter,
   jobs: jobsRouter,
   annotation: annotationRouter,
+  webhooks: webhooksRouter,
 });
 
 /** The type TypeScript clients (and the console) import; never the router's code. */

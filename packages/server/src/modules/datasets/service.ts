@@ -13,6 +13,7 @@ import { newId } from '../../lib/ids.js';
 import type { AuditService } from '../audit/service.js';
 import { assertOwnOrganization } from '../organizations/tenancy.js';
 import { DatasetPermission } from '../permissions/entities.js';
+import { NO_WEBHOOK_EVENTS, type WebhookEvents } from '../webhooks/events.js';
 import { Dataset, DatasetFile, DatasetVersion } from './entities.js';
 import {
   type AccessFacts,
@@ -215,6 +216,8 @@ export class DatasetService {
     private readonly sql: FastSql,
     /** Batch and list reads' cached views (see view-cache.ts). */
     private readonly views: DatasetViewCache,
+    /** Webhook events, published in each write's transaction. */
+    private readonly events: WebhookEvents = NO_WEBHOOK_EVENTS,
   ) {}
 
   /**
@@ -388,6 +391,18 @@ export class DatasetService {
           ownerId: input.owner_id,
         });
         await this.#createVersion(tem, dataset, actor, 'initial version');
+        await this.events.publish(tem, {
+          type: 'dataset.created',
+          organizationId: dataset.organizationId ?? null,
+          actor,
+          data: {
+            dataset_id: id,
+            name: dataset.name,
+            visibility: dataset.visibility,
+            owner_id: dataset.ownerId,
+            version: dataset.version,
+          },
+        });
         await this.audit.record({
           em: tem,
           actor,
@@ -416,6 +431,7 @@ export class DatasetService {
         const dataset = await this.getWritable(actor, input.dataset_id, tem, { lock: true });
         if (input.organization_id !== undefined && input.organization_id !== (dataset.organizationId ?? null))
           assertMayMove(actor, dataset.id);
+        const previousOrganizationId = dataset.organizationId ?? null;
         const changed: string[] = [];
         const set = <K extends keyof Dataset>(key: K, value: Dataset[K] | undefined, field: string) => {
           if (value !== undefined && JSON.stringify(dataset[key]) !== JSON.stringify(value)) {
@@ -445,6 +461,14 @@ export class DatasetService {
         if (contentChanged)
           await this.#createVersion(tem, dataset, actor, `metadata change: ${changed.join(', ')}`);
         if (changed.length)
+          await this.events.publish(tem, {
+            type: 'dataset.updated',
+            organizationId: dataset.organizationId ?? null,
+            alsoOrganizationId: previousOrganizationId,
+            actor,
+            data: { dataset_id: dataset.id, changed_fields: changed, version: dataset.version },
+          });
+        if (changed.length)
           await this.audit.record({
             em: tem,
             actor,
@@ -466,6 +490,12 @@ export class DatasetService {
       em.transactional(async (tem) => {
         const dataset = await this.getWritable(actor, id, tem, { lock: true });
         dataset.deletedAt = new Date();
+        await this.events.publish(tem, {
+          type: 'dataset.deleted',
+          organizationId: dataset.organizationId ?? null,
+          actor,
+          data: { dataset_id: id },
+        });
         await this.audit.record({
           em: tem,
           actor,
@@ -563,6 +593,18 @@ export class DatasetService {
     dataset.version = next;
     dataset.contentHash = version.contentHash;
     if (files.length) dataset.numImages = images;
+    await this.events.publish(em, {
+      type: 'dataset.version.created',
+      organizationId: dataset.organizationId ?? null,
+      actor,
+      data: {
+        dataset_id: dataset.id,
+        version: next,
+        version_id: version.id,
+        content_hash: version.contentHash,
+        note,
+      },
+    });
     return version;
   }
 
@@ -633,6 +675,12 @@ export class DatasetService {
         details: { user_id: userId, role, previous_role: previous },
         requestId: options.requestId ?? null,
       });
+      await this.events.publish(tem, {
+        type: 'dataset.permission.changed',
+        organizationId: dataset.organizationId ?? null,
+        actor,
+        data: { dataset_id: datasetId, user_id: userId, role, change: 'granted' },
+      });
       return permission;
     });
   }
@@ -651,7 +699,7 @@ export class DatasetService {
         scope: 'permissions:write',
       });
       const removed = await tem.nativeDelete(DatasetPermission, { datasetId, userId });
-      if (removed)
+      if (removed) {
         await this.audit.record({
           em: tem,
           actor,
@@ -662,6 +710,13 @@ export class DatasetService {
           details: { user_id: userId },
           requestId: options.requestId ?? null,
         });
+        await this.events.publish(tem, {
+          type: 'dataset.permission.changed',
+          organizationId: dataset.organizationId ?? null,
+          actor,
+          data: { dataset_id: datasetId, user_id: userId, role: null, change: 'revoked' },
+        });
+      }
       return removed > 0;
     });
   }

@@ -10,7 +10,7 @@ const REST_PREFIX = '/api/v1/';
 /** Headers of an answer that a replay repeats (rate-limit headers are the replay's own). */
 const REPLAYED_HEADERS = ['Location', 'Retry-After'] as const;
 /** Fields whose value lets its holder in: an answer holding one is replayed once. */
-const SECRET_FIELDS = new Set(['api_key', 'download_url', 'upload_url', 'url']);
+const SECRET_FIELDS = new Set(['api_key', 'download_url', 'upload_url', 'url', 'secret']);
 
 /** JSON with object keys sorted, so equal inputs hash alike whatever their key order. */
 export function canonicalJson(value: unknown): string {

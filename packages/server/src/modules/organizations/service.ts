@@ -3,12 +3,15 @@ import { LockMode } from '@mikro-orm/core';
 import type { Em, Orm } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditService } from '../audit/service.js';
+import { NO_WEBHOOK_EVENTS, type WebhookEvents } from '../webhooks/events.js';
 import { Membership, Organization } from './entities.js';
 
 export class OrganizationService {
   constructor(
     private readonly orm: Orm,
     private readonly audit: AuditService,
+    /** membership.changed, published in the membership write's transaction. */
+    private readonly events: WebhookEvents = NO_WEBHOOK_EVENTS,
   ) {}
 
   /** Throws NOT_FOUND unless the organization exists (before a dataset or key is put in it). */
@@ -97,6 +100,12 @@ export class OrganizationService {
         details: { user_id: userId, role, previous_role: previous },
         requestId: options.requestId ?? null,
       });
+      await this.events.publish(tem, {
+        type: 'membership.changed',
+        organizationId,
+        actor,
+        data: { user_id: userId, role, change: 'set' },
+      });
       return toMembershipView(membership);
     });
   }
@@ -111,7 +120,7 @@ export class OrganizationService {
     return this.orm.em.fork().transactional(async (tem) => {
       await this.#lockExisting(tem, organizationId);
       const removed = await tem.nativeDelete(Membership, { organizationId, userId });
-      if (removed)
+      if (removed) {
         await this.audit.record({
           em: tem,
           actor,
@@ -122,6 +131,13 @@ export class OrganizationService {
           details: { user_id: userId },
           requestId: options.requestId ?? null,
         });
+        await this.events.publish(tem, {
+          type: 'membership.changed',
+          organizationId,
+          actor,
+          data: { user_id: userId, role: null, change: 'removed' },
+        });
+      }
       return removed > 0;
     });
   }
