@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import {
   type Dataset as DatasetView,
   type DatasetRole,
@@ -33,6 +33,8 @@ import type { DatasetVersionView, ListDatasetsInput } from './schemas.js';
 import type { DatasetAccessFacts, DatasetViewCache } from './view-cache.js';
 
 type DatasetCreate = {
+  /** An explicit id (platform-wide admins only, see assertMayChooseId); default a new random one. */
+  id?: string | undefined;
   name: string;
   description?: string | null | undefined;
   format: Dataset['format'];
@@ -129,6 +131,26 @@ function assertMayMove(principal: Principal, datasetId: string): void {
     'ACCESS_DENIED',
     `Only a platform-wide admin may move dataset ${datasetId} to another organization.`,
     { details: { dataset_id: datasetId, reason: 'organization_change' } },
+  );
+}
+
+/** Choosing a dataset's id (migrating the Platform's legacy ids) is a platform-wide admin action. */
+export function assertMayChooseId(principal: Principal, datasetId: string): void {
+  if (!principal.organizationId && principal.scopes.includes('admin')) return;
+  throw new LabelerError(
+    'ACCESS_DENIED',
+    `Only a platform-wide admin may choose a dataset's id (${datasetId}).`,
+    {
+      details: { dataset_id: datasetId, reason: 'explicit_id' },
+    },
+  );
+}
+
+export function datasetAlreadyExists(id: string): LabelerError {
+  return new LabelerError(
+    'DATASET_ALREADY_EXISTS',
+    `Dataset ${id} already exists (possibly deleted); choose another id or update that dataset.`,
+    { details: { dataset_id: id } },
   );
 }
 
@@ -357,41 +379,52 @@ export class DatasetService {
   ): Promise<Dataset> {
     // An organization's caller creates only in its own organization (the router checks that it exists).
     assertOwnOrganization(actor, input.organization_id);
+    if (input.id !== undefined) assertMayChooseId(actor, input.id);
     const em = this.orm.em.fork();
     return this.#thenInvalidate(
-      em.transactional(async (tem) => {
-        const id = newId('dataset');
-        const dataset = tem.create(Dataset, {
-          id,
-          organizationId: input.organization_id ?? actor.organizationId ?? null,
-          name: input.name,
-          description: input.description ?? null,
-          format: input.format,
-          labeled: input.labeled,
-          storageInstanceId: storage.instanceId,
-          storageType: storage.storageType,
-          storagePath: `datasets/${id}/`,
-          annotationPath: input.annotation_path ?? null,
-          numClasses: input.class_names.length,
-          numImages: input.num_images ?? 0,
-          classNames: input.class_names,
-          tags: [...new Set(input.tags)],
-          visibility: input.visibility,
-          ownerId: input.owner_id,
-        });
-        await this.#createVersion(tem, dataset, actor, 'initial version');
-        await this.audit.record({
-          em: tem,
-          actor,
-          action: 'dataset.created',
-          targetType: 'dataset',
-          targetId: id,
-          organizationId: dataset.organizationId ?? null,
-          details: { name: input.name },
-          requestId: options.requestId ?? null,
-        });
-        return dataset;
-      }),
+      em
+        .transactional(async (tem) => {
+          const id = input.id ?? newId('dataset');
+          // Soft-deleted rows keep their id too: an explicit id is never reused.
+          if (input.id !== undefined && (await tem.count(Dataset, { id })) > 0)
+            throw datasetAlreadyExists(id);
+          const dataset = tem.create(Dataset, {
+            id,
+            organizationId: input.organization_id ?? actor.organizationId ?? null,
+            name: input.name,
+            description: input.description ?? null,
+            format: input.format,
+            labeled: input.labeled,
+            storageInstanceId: storage.instanceId,
+            storageType: storage.storageType,
+            storagePath: `datasets/${id}/`,
+            annotationPath: input.annotation_path ?? null,
+            numClasses: input.class_names.length,
+            numImages: input.num_images ?? 0,
+            classNames: input.class_names,
+            tags: [...new Set(input.tags)],
+            visibility: input.visibility,
+            ownerId: input.owner_id,
+          });
+          await this.#createVersion(tem, dataset, actor, 'initial version');
+          await this.audit.record({
+            em: tem,
+            actor,
+            action: 'dataset.created',
+            targetType: 'dataset',
+            targetId: id,
+            organizationId: dataset.organizationId ?? null,
+            details: { name: input.name },
+            requestId: options.requestId ?? null,
+          });
+          return dataset;
+        })
+        .catch((error: unknown) => {
+          // Two concurrent creates of one explicit id: the loser meets the primary key.
+          if (input.id !== undefined && error instanceof UniqueConstraintViolationException)
+            throw datasetAlreadyExists(input.id);
+          throw error;
+        }),
     );
   }
 
