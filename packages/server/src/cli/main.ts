@@ -4,6 +4,7 @@ import { ConfigError } from '../config/env.js';
 import { registerAccountCommands } from './commands/accounts.js';
 import { registerDatasetCommands } from './commands/datasets.js';
 import { registerLabelStudioCommands } from './commands/labelstudio.js';
+import { registerPlatformCommands } from './commands/platform.js';
 import { registerServerCommands } from './commands/server.js';
 import { CliConfigError } from './config.js';
 import { EXIT, reportError } from './output.js';
@@ -25,6 +26,7 @@ registerServerCommands(program);
 registerAccountCommands(program);
 registerDatasetCommands(program);
 registerLabelStudioCommands(program);
+registerPlatformCommands(program);
 
 try {
   await program.parseAsync(process.argv);

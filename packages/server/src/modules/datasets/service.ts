@@ -154,6 +154,13 @@ export function datasetAlreadyExists(id: string): LabelerError {
   );
 }
 
+/** A version's content hash starts from its metadata; files and labels follow (a dataset without either: just this). */
+export function contentHashSeed(format: string, classNames: string[], annotationPath: string | null) {
+  return createHash('sha256').update(
+    JSON.stringify({ format, class_names: classNames, annotation_path: annotationPath }),
+  );
+}
+
 export function datasetNotFound(id: string): LabelerError {
   return new LabelerError('DATASET_NOT_FOUND', `Dataset ${id} not found`, { details: { dataset_id: id } });
 }
@@ -551,14 +558,7 @@ export class DatasetService {
       { datasetId: dataset.id, lastVersion: null },
       { orderBy: { path: 'asc' } },
     );
-    const hash = createHash('sha256');
-    hash.update(
-      JSON.stringify({
-        format: dataset.format,
-        class_names: dataset.classNames,
-        annotation_path: dataset.annotationPath ?? null,
-      }),
-    );
+    const hash = contentHashSeed(dataset.format, dataset.classNames, dataset.annotationPath ?? null);
     let totalBytes = 0;
     for (const f of files) {
       hash.update(`\n${f.path}\t${f.size}\t${f.sha256}`);
