@@ -34,6 +34,9 @@ export interface LegacySource {
   close(): Promise<void>;
 }
 
+/** Blocks (8 KiB) per ctid range read from a PostgreSQL source. */
+const RANGE_BLOCKS = 128;
+
 const TYPES: Record<string, Kind> = {
   dataset: 'datasets',
   permission: 'permissions',
@@ -160,19 +163,26 @@ export async function openPostgresSource(url: string, mapping: Mapping): Promise
       return Number(rows[0]?.n ?? 0);
     },
     async *batches(kind, size, cursor) {
+      const table = quote(mapping[kind].table);
+      const { rows: pages } = await query<{ n: number }>(
+        `select (pg_relation_size($1::regclass) / current_setting('block_size')::int)::int as n`,
+        [table],
+      );
+      const blocks = pages[0]?.n ?? 0;
+      // (block, 0) precedes every tuple of that block (offsets start at 1): an exclusive lower bound.
       let after = cursor ?? '(0,0)';
       for (;;) {
+        const block = Number(after.slice(1).split(',')[0]);
+        if (!(block < blocks)) return;
+        // One range of blocks at a time, so the sort by ctid covers a few thousand rows, not the table.
+        const end = `(${block + RANGE_BLOCKS},0)`;
         const { rows } = await query<Record<string, unknown> & { __ctid: string }>(
-          `select ctid::text as "__ctid", ${selectList(kind)} from ${quote(mapping[kind].table)} where ctid > $1::tid order by ctid limit $2`,
-          [after, size],
+          `select ctid::text as "__ctid", ${selectList(kind)} from ${table} where ctid > $1::tid and ctid < $2::tid order by ctid limit $3`,
+          [after, end, size],
         );
-        if (!rows.length) return;
-        after = rows[rows.length - 1]?.__ctid ?? after;
-        yield {
-          records: rows.map(({ __ctid, ...raw }) => ({ line: null, raw })),
-          cursor: after,
-        };
-        if (rows.length < size) return;
+        after = rows.length === size ? (rows[rows.length - 1]?.__ctid ?? end) : end;
+        if (rows.length)
+          yield { records: rows.map(({ __ctid, ...raw }) => ({ line: null, raw })), cursor: after };
       }
     },
     async close() {
