@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LabelerError } from '@labeler/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -462,4 +464,94 @@ describe('labeler platform migrate from files', () => {
     });
     expect(second.reconciliation.datasets.match).toBe(false);
   }, 60_000);
+});
+
+describe('the labeler binary', () => {
+  let db: TestDatabase;
+  let dir: string;
+  beforeAll(async () => {
+    db = await createTestDatabase('labeler_cli_migrate');
+    dir = mkdtempSync(join(tmpdir(), 'platform-migrate-cli-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const labeler = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(new URL('../bin/labeler.js', import.meta.url)), ...args],
+        {
+          env: {
+            ...process.env,
+            LABELER_CLI_FROM_SOURCE: '1',
+            DATABASE_URL: db.url,
+            LABELER_DATA_DIR: dir,
+            LABELER_SECRET_KEY: 'cli-test-secret-key-with-32-characters!!',
+            LOG_LEVEL: 'silent',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => {
+        stdout += String(c);
+      });
+      child.stderr.on('data', (c) => {
+        stderr += String(c);
+      });
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('platform migrate: --dry-run prints each row, a real run reports JSON, a bad --from or mapping is exit 2', async () => {
+    const file = join(dir, 'legacy.jsonl');
+    writeFileSync(
+      file,
+      [
+        { type: 'dataset', id: 'ds_cli1', name: 'cli', format: 'coco', visibility: 'public', owner_id: 1 },
+        { type: 'permission', dataset_id: 'ds_cli1', user_id: 3, role: 'read' },
+        { type: 'dataset', id: 'not-an-id', name: 'x', format: 'coco', visibility: 'public', owner_id: 1 },
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n'),
+    );
+    const dry = await labeler(['platform', 'migrate', '--from', file, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^create +datasets +ds_cli1 \(line 1\)$/m);
+    expect(dry.stdout).toMatch(/^create +permissions +ds_cli1\/3 \(line 2\)$/m);
+    expect(dry.stdout).toMatch(/^bad +datasets +not-an-id \(line 3\) +id: must look like ds_/m);
+    expect(dry.stdout).toContain('dry run: nothing written');
+
+    const real = await labeler([
+      '--json',
+      'platform',
+      'migrate',
+      '--from',
+      file,
+      '--batch-size',
+      '1',
+      '--no-adopt-files',
+    ]);
+    expect(real.code, real.stderr).toBe(0);
+    const report = JSON.parse(real.stdout) as {
+      job_id: string;
+      totals: Record<string, Record<string, number>>;
+      reconciliation: Record<string, { match: boolean }>;
+    };
+    expect(report.job_id).toMatch(/^job_/);
+    expect(report.totals.datasets).toMatchObject({ create: 1, bad: 1 });
+    expect(report.reconciliation.datasets?.match).toBe(true);
+
+    const badFrom = await labeler(['platform', 'migrate', '--from', join(dir, 'legacy.txt')]);
+    expect(badFrom.code).toBe(2);
+    expect(badFrom.stderr).toContain('--from must be a postgres:// URL');
+    const mapping = join(dir, 'mapping.json');
+    writeFileSync(mapping, JSON.stringify({ datasets: { table: 'robert"; drop table x' } }));
+    const badMapping = await labeler(['platform', 'migrate', '--from', file, '--mapping', mapping]);
+    expect(badMapping.code).toBe(2);
+    expect(badMapping.stderr).toMatch(/Mapping file .* is invalid/);
+  }, 120_000);
 });
