@@ -7,6 +7,7 @@ import { LabelerError } from '@labeler/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformMigrate } from '../src/modules/platform-migration/index.js';
+import { mappingFileSchema, resolveMapping } from '../src/modules/platform-migration/mapping.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/database.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
 import { createOrganization } from './helpers.js';
@@ -283,6 +284,52 @@ describe('labeler platform migrate from the Platform database', () => {
       });
     }
   }, 120_000);
+
+  it('a mapping renames tables and columns; a killed run resumes from its ctid checkpoint', async () => {
+    await legacyClient.query(`
+      create schema legacy;
+      create table legacy.ds (uid text, title text, format text, visibility text, owner int, org text);
+      insert into legacy.ds select 'ds_small' || g, 'small ' || g, 'yolo', 'public', 3, 'acme' from generate_series(1, 30) g;
+      create table legacy.perm (dataset_id text, user_id int, role text);
+      create table legacy.inv (dataset_id text, invitee_id int, role text, status text);
+      create table legacy.mem (organization_id text, user_id int, role text);`);
+    const mapping = resolveMapping(
+      mappingFileSchema.parse({
+        datasets: {
+          table: 'legacy.ds',
+          columns: { id: 'uid', name: 'title', owner_id: 'owner', organization: 'org' },
+        },
+        permissions: { table: 'legacy.perm' },
+        invitations: { table: 'legacy.inv' },
+        memberships: { table: 'legacy.mem' },
+      }),
+    );
+    await expect(
+      platformMigrate(server.services, {
+        from: legacy.url,
+        mapping,
+        batchSize: 10,
+        onProgress: () => {
+          throw new LabelerError('PRECONDITION_FAILED', 'killed');
+        },
+      }),
+    ).rejects.toThrow(/killed/);
+    const [checkpoint] = (await server.services.orm.em
+      .fork()
+      .execute(`select "phase", "cursor" from "platform_migration_checkpoint"`)) as Array<{
+      phase: string;
+      cursor: string;
+    }>;
+    expect(checkpoint).toEqual({ phase: 'datasets', cursor: '(0,10)' });
+    const resumed = await platformMigrate(server.services, { from: legacy.url, mapping, batchSize: 10 });
+    expect(resumed.resumed_from).toEqual({ phase: 'datasets', cursor: '(0,10)' });
+    expect(resumed.totals.datasets).toMatchObject({ create: 20, same: 0, bad: 0 });
+    expect(resumed.reconciliation.datasets).toMatchObject({ legacy: { count: 30 }, match: true });
+    const got = await server.request('/api/v1/datasets/ds_small30');
+    expect(got.body).toMatchObject({ name: 'small 30', owner_id: 3, format: 'yolo' });
+    const again = await platformMigrate(server.services, { from: legacy.url, mapping, batchSize: 10 });
+    expect(again.totals.datasets).toMatchObject({ create: 0, update: 0, same: 30 });
+  }, 60_000);
 });
 
 describe('labeler platform migrate from files', () => {

@@ -138,10 +138,18 @@ export async function openPostgresSource(url: string, mapping: Mapping): Promise
       .split('.')
       .map((p) => `"${p}"`)
       .join('.');
-  const selectList = (kind: Kind) =>
-    (Object.entries(mapping[kind].columns) as Array<[string, string]>)
+  /** The mapped columns the legacy table has (a missing optional one reads as absent, a required one fails its rows). */
+  const selectList = async (kind: Kind) => {
+    const { rows } = await query<{ name: string }>(
+      `select attname as name from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped`,
+      [quote(mapping[kind].table)],
+    );
+    const present = new Set(rows.map((r) => r.name));
+    return (Object.entries(mapping[kind].columns) as Array<[string, string]>)
+      .filter(([, column]) => present.has(column.split('.').pop() ?? column))
       .map(([field, column]) => `${quote(column)} as "${field}"`)
       .join(', ');
+  };
   const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) => {
     try {
       return await client.query<T>(sql, params);
@@ -169,6 +177,7 @@ export async function openPostgresSource(url: string, mapping: Mapping): Promise
         [table],
       );
       const blocks = pages[0]?.n ?? 0;
+      const columns = await selectList(kind);
       // (block, 0) precedes every tuple of that block (offsets start at 1): an exclusive lower bound.
       let after = cursor ?? '(0,0)';
       for (;;) {
@@ -177,7 +186,7 @@ export async function openPostgresSource(url: string, mapping: Mapping): Promise
         // One range of blocks at a time, so the sort by ctid covers a few thousand rows, not the table.
         const end = `(${block + RANGE_BLOCKS},0)`;
         const { rows } = await query<Record<string, unknown> & { __ctid: string }>(
-          `select ctid::text as "__ctid", ${selectList(kind)} from ${table} where ctid > $1::tid and ctid < $2::tid order by ctid limit $3`,
+          `select ctid::text as "__ctid"${columns ? `, ${columns}` : ''} from ${table} where ctid > $1::tid and ctid < $2::tid order by ctid limit $3`,
           [after, end, size],
         );
         after = rows.length === size ? (rows[rows.length - 1]?.__ctid ?? end) : end;
