@@ -389,50 +389,47 @@ export class DatasetService {
     if (input.id !== undefined) assertMayChooseId(actor, input.id);
     const em = this.orm.em.fork();
     return this.#thenInvalidate(
-      em
-        .transactional(async (tem) => {
-          const id = input.id ?? newId('dataset');
-          // Soft-deleted rows keep their id too: an explicit id is never reused.
-          if (input.id !== undefined && (await tem.count(Dataset, { id })) > 0)
-            throw datasetAlreadyExists(id);
-          const dataset = tem.create(Dataset, {
-            id,
-            organizationId: input.organization_id ?? actor.organizationId ?? null,
-            name: input.name,
-            description: input.description ?? null,
-            format: input.format,
-            labeled: input.labeled,
-            storageInstanceId: storage.instanceId,
-            storageType: storage.storageType,
-            storagePath: `datasets/${id}/`,
-            annotationPath: input.annotation_path ?? null,
-            numClasses: input.class_names.length,
-            numImages: input.num_images ?? 0,
-            classNames: input.class_names,
-            tags: [...new Set(input.tags)],
-            visibility: input.visibility,
-            ownerId: input.owner_id,
-          });
-          await this.#createVersion(tem, dataset, actor, 'initial version');
-          await this.audit.record({
-            em: tem,
-            actor,
-            action: 'dataset.created',
-            targetType: 'dataset',
-            targetId: id,
-            organizationId: dataset.organizationId ?? null,
-            details: { name: input.name },
-            requestId: options.requestId ?? null,
-          });
-          return dataset;
-        })
-        .catch((error: unknown) => {
-          // Two concurrent creates of one explicit id: the loser meets the primary key.
-          if (input.id !== undefined && error instanceof UniqueConstraintViolationException)
-            throw datasetAlreadyExists(input.id);
-          throw error;
-        }),
-    );
+      em.transactional(async (tem) => {
+        const id = input.id ?? newId('dataset');
+        // Soft-deleted rows keep their id too: an explicit id is never reused.
+        if (input.id !== undefined && (await tem.count(Dataset, { id })) > 0) throw datasetAlreadyExists(id);
+        const dataset = tem.create(Dataset, {
+          id,
+          organizationId: input.organization_id ?? actor.organizationId ?? null,
+          name: input.name,
+          description: input.description ?? null,
+          format: input.format,
+          labeled: input.labeled,
+          storageInstanceId: storage.instanceId,
+          storageType: storage.storageType,
+          storagePath: `datasets/${id}/`,
+          annotationPath: input.annotation_path ?? null,
+          numClasses: input.class_names.length,
+          numImages: input.num_images ?? 0,
+          classNames: input.class_names,
+          tags: [...new Set(input.tags)],
+          visibility: input.visibility,
+          ownerId: input.owner_id,
+        });
+        await this.#createVersion(tem, dataset, actor, 'initial version');
+        await this.audit.record({
+          em: tem,
+          actor,
+          action: 'dataset.created',
+          targetType: 'dataset',
+          targetId: id,
+          organizationId: dataset.organizationId ?? null,
+          details: { name: input.name },
+          requestId: options.requestId ?? null,
+        });
+        return dataset;
+      }),
+    ).catch((error: unknown) => {
+      // Two concurrent creates of one explicit id: the loser meets the primary key.
+      if (input.id !== undefined && error instanceof UniqueConstraintViolationException)
+        throw datasetAlreadyExists(input.id);
+      throw error;
+    });
   }
 
   async update(
