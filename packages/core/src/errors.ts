@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   PRECONDITION_FAILED: { status: 412, retryable: false },
   // Domain objects.
   DATASET_VERSION_NOT_FOUND: { status: 404, retryable: false },
+  // POST /datasets with an explicit id (platform migration) that is already taken.
+  DATASET_ALREADY_EXISTS: { status: 409, retryable: false },
   PROJECT_NOT_FOUND: { status: 404, retryable: false },
   JOB_NOT_FOUND: { status: 404, retryable: false },
   SERVICE_ACCOUNT_NOT_FOUND: { status: 404, retryable: false },

@@ -4,6 +4,7 @@ import { annotationJobs } from '../modules/annotation/jobs.js';
 import { LAUNCH_PATH, launchRouter } from '../modules/annotation/launch.js';
 import { MEDIA_PATH, mediaRouter } from '../modules/annotation/media.js';
 import { AnnotationService } from '../modules/annotation/service.js';
+import { platformMigrationJobs } from '../modules/platform-migration/job.js';
 import { WEBHOOK_PATH, webhookRouter } from '../modules/annotation/webhooks.js';
 import type { AppServices } from './services.js';
 
@@ -19,7 +20,7 @@ export function moduleServices(app: () => AppServices): Pick<AppServices, 'annot
 }
 
 export function moduleJobs(app: () => AppServices): JobDefinition[] {
-  return [...annotationJobs(app)];
+  return [...annotationJobs(app), ...platformMigrationJobs(app)];
 }
 
 /**

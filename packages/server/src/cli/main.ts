@@ -6,6 +6,7 @@ import { registerDatasetCommands } from './commands/datasets.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerLabelStudioCommands } from './commands/labelstudio.js';
 import { registerOpenApiCommands } from './commands/openapi.js';
+import { registerPlatformCommands } from './commands/platform.js';
 import { registerServerCommands } from './commands/server.js';
 import { CliConfigError } from './config.js';
 import { EXIT, reportError } from './output.js';
@@ -29,6 +30,7 @@ registerDatasetCommands(program);
 registerLabelStudioCommands(program);
 registerOpenApiCommands(program);
 registerDemoCommands(program);
+registerPlatformCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import { IdempotencyKey } from '../modules/idempotency/entities.js';
 import { JobRecord } from '../modules/jobs/entities.js';
 import { Membership, Organization, PlatformUser } from '../modules/organizations/entities.js';
 import { DatasetPermission } from '../modules/permissions/entities.js';
+import { PlatformMigrationCheckpoint } from '../modules/platform-migration/entities.js';
 import { PluginInstanceRecord } from '../modules/plugin-instances/entities.js';
 import { RateLimitCounter } from '../modules/rate-limits/entities.js';
 import { ServiceAccount } from '../modules/service-accounts/entities.js';
@@ -35,4 +36,5 @@ export const ENTITIES = [
   WebhookSubscription,
   WebhookDelivery,
   WebhookAttempt,
+  PlatformMigrationCheckpoint,
 ];

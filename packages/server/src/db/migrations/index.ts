@@ -7,6 +7,7 @@ import { Migration20261121141343 } from './Migration20261121141343.js';
 import { Migration20261204190453 } from './Migration20261204190453.js';
 import { Migration20261204192000 } from './Migration20261204192000.js';
 import { Migration20261204200000 } from './Migration20261204200000.js';
+import { Migration20261204201000 } from './Migration20261204201000.js';
 
 export const MIGRATIONS = [
   { name: 'Migration20261121053322', class: Migration20261121053322 },
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261204190453', class: Migration20261204190453 },
   { name: 'Migration20261204192000', class: Migration20261204192000 },
   { name: 'Migration20261204200000', class: Migration20261204200000 },
+  { name: 'Migration20261204201000', class: Migration20261204201000 },
 ];

@@ -51,7 +51,7 @@ export const datasetsRouter = router({
         tags: [TAG],
         summary: 'Register a dataset (admins and TypeScript clients)',
         description:
-          "An organization's key creates datasets in its own organization only (another organization_id → 403 ACCESS_DENIED); an unknown organization_id is 404 NOT_FOUND.",
+          "An organization's key creates datasets in its own organization only (another organization_id → 403 ACCESS_DENIED); an unknown organization_id is 404 NOT_FOUND. `id` keeps a chosen id (the Platform's legacy ids): platform-wide admins only (others → 403 ACCESS_DENIED); a taken id → 409 DATASET_ALREADY_EXISTS.",
         errorResponses: [400, 401, 403, 404, 409],
       },
     })

@@ -110,6 +110,11 @@ const classNames = z.array(text().pipe(z.string().trim().min(1).max(200))).max(1
 const tags = z.array(TAG).max(50);
 
 export const createDatasetInput = z.object({
+  id: datasetIdSchema
+    .optional()
+    .describe(
+      "Keep this id (the Platform's legacy dataset id): platform-wide admins only; an id that exists is 409 DATASET_ALREADY_EXISTS",
+    ),
   name,
   description: description.optional(),
   format: datasetFormatSchema,

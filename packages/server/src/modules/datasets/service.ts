@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import {
   type Dataset as DatasetView,
   type DatasetRole,
@@ -34,6 +34,8 @@ import type { DatasetVersionView, ListDatasetsInput } from './schemas.js';
 import type { DatasetAccessFacts, DatasetViewCache } from './view-cache.js';
 
 type DatasetCreate = {
+  /** An explicit id (platform-wide admins only, see assertMayChooseId); default a new random one. */
+  id?: string | undefined;
   name: string;
   description?: string | null | undefined;
   format: Dataset['format'];
@@ -130,6 +132,33 @@ function assertMayMove(principal: Principal, datasetId: string): void {
     'ACCESS_DENIED',
     `Only a platform-wide admin may move dataset ${datasetId} to another organization.`,
     { details: { dataset_id: datasetId, reason: 'organization_change' } },
+  );
+}
+
+/** Choosing a dataset's id (migrating the Platform's legacy ids) is a platform-wide admin action. */
+export function assertMayChooseId(principal: Principal, datasetId: string): void {
+  if (!principal.organizationId && principal.scopes.includes('admin')) return;
+  throw new LabelerError(
+    'ACCESS_DENIED',
+    `Only a platform-wide admin may choose a dataset's id (${datasetId}).`,
+    {
+      details: { dataset_id: datasetId, reason: 'explicit_id' },
+    },
+  );
+}
+
+export function datasetAlreadyExists(id: string): LabelerError {
+  return new LabelerError(
+    'DATASET_ALREADY_EXISTS',
+    `Dataset ${id} already exists (possibly deleted); choose another id or update that dataset.`,
+    { details: { dataset_id: id } },
+  );
+}
+
+/** A version's content hash starts from its metadata; files and labels follow (a dataset without either: just this). */
+export function contentHashSeed(format: string, classNames: string[], annotationPath: string | null) {
+  return createHash('sha256').update(
+    JSON.stringify({ format, class_names: classNames, annotation_path: annotationPath }),
   );
 }
 
@@ -368,10 +397,13 @@ export class DatasetService {
   ): Promise<Dataset> {
     // An organization's caller creates only in its own organization (the router checks that it exists).
     assertOwnOrganization(actor, input.organization_id);
+    if (input.id !== undefined) assertMayChooseId(actor, input.id);
     const em = this.orm.em.fork();
     return this.#thenInvalidate(
       em.transactional(async (tem) => {
-        const id = newId('dataset');
+        const id = input.id ?? newId('dataset');
+        // Soft-deleted rows keep their id too: an explicit id is never reused.
+        if (input.id !== undefined && (await tem.count(Dataset, { id })) > 0) throw datasetAlreadyExists(id);
         const dataset = tem.create(Dataset, {
           id,
           organizationId: input.organization_id ?? actor.organizationId ?? null,
@@ -415,7 +447,12 @@ export class DatasetService {
         });
         return dataset;
       }),
-    );
+    ).catch((error: unknown) => {
+      // Two concurrent creates of one explicit id: the loser meets the primary key.
+      if (input.id !== undefined && error instanceof UniqueConstraintViolationException)
+        throw datasetAlreadyExists(input.id);
+      throw error;
+    });
   }
 
   async update(
@@ -556,14 +593,7 @@ export class DatasetService {
       { datasetId: dataset.id, lastVersion: null },
       { orderBy: { path: 'asc' } },
     );
-    const hash = createHash('sha256');
-    hash.update(
-      JSON.stringify({
-        format: dataset.format,
-        class_names: dataset.classNames,
-        annotation_path: dataset.annotationPath ?? null,
-      }),
-    );
+    const hash = contentHashSeed(dataset.format, dataset.classNames, dataset.annotationPath ?? null);
     let totalBytes = 0;
     for (const f of files) {
       hash.update(`\n${f.path}\t${f.size}\t${f.sha256}`);
