@@ -1199,7 +1199,8 @@ async function runCell(entry: Entry, transport: Transport, column: Column): Prom
  */
 async function webhookTargets(entry: Entry, column: Column): Promise<Array<{ id: string; label: string }>> {
   const fresh = entry.webhookWrite;
-  if (column === 'otherOrgAdmin')
+  // list and create take no subscription (their input ignores the target): one request is enough.
+  if (column === 'otherOrgAdmin' && entry.input.length >= 2)
     return [
       { id: fresh ? await fx.fresh.webhook() : fx.webhookA, label: ' (org A subscription)' },
       { id: fresh ? await fx.fresh.webhook(null) : fx.webhookPlatform, label: ' (platform subscription)' },
