@@ -2,13 +2,16 @@
  * The standing authorization matrix (issue 17): every REST operation of the OpenAPI document and every tRPC
  * procedure of the router × every credential problem, over real HTTP so the real context, auth plugins and
  * scope checks run. The table below says, per procedure, how to build a valid request, which scope it needs
- * and whether it writes a dataset or org A's memberships (refused writes must leave them as they were); a
- * route or procedure without an entry fails the suite by name.
+ * and whether it writes a dataset, org A's memberships or a webhook subscription (refused writes must leave
+ * them as they were); a route or procedure without an entry fails the suite by name.
  */
+import { createServer } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Scope } from '@labeler/core';
 import { type LabelStudioSimulator, startLabelStudioSimulator } from '@labeler/plugin-labelstudio/simulator';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decryptJson } from '../src/lib/crypto.js';
 import { DatasetSample } from '../src/modules/datasets/entities.js';
 import { generateServiceAccountKey } from '../src/modules/service-accounts/keys.js';
 import { startTestServer, type TestServer } from '../src/testing/harness.js';
@@ -57,6 +60,11 @@ interface Fixtures {
   /** A backend task of projectA. */
   taskId: string;
   pluginId: string;
+  /** Org A's webhook subscription and a platform-wide one (both at the suite's receiver, membership events). */
+  webhookA: string;
+  webhookPlatform: string;
+  /** Subscription id → the secret its create answered (a refused rotation must leave it verifying). */
+  webhookSecrets: Map<string, string>;
   keys: Record<string, string>;
   fresh: {
     dataset(visibility?: 'public' | 'private', withFiles?: boolean): Promise<string>;
@@ -68,6 +76,10 @@ interface Fixtures {
     /** A fresh member of org A (its user id). */
     member(): Promise<number>;
     name(prefix: string): string;
+    /** A fresh subscription (of org A unless null: platform-wide) at the receiver. */
+    webhook(organizationId?: string | null): Promise<string>;
+    /** A finished (succeeded) delivery of the subscription: an existing one, else one of a fresh event. */
+    delivery(subscriptionId: string): Promise<string>;
   };
 }
 
@@ -82,7 +94,13 @@ interface Entry {
   /** Writes org A's memberships: refused callers must leave org A's members unchanged (read back). */
   organizationWrite?: boolean;
   /** Reads or writes one of org A's resources: org B's callers (with any scope) must not reach it. */
-  orgTarget?: 'dataset' | 'job' | 'service-account' | 'project' | 'organization';
+  orgTarget?: 'dataset' | 'job' | 'service-account' | 'project' | 'organization' | 'webhook';
+  /**
+   * Writes a webhook subscription (the target, passed as `dataset`): callers expected to succeed get a fresh
+   * one of org A; refused callers aim at org A's (and org B's admin also at the platform one), which must
+   * read back unchanged with its secret still verifying.
+   */
+  webhookWrite?: boolean;
   /** Column → expectation, where the rule for its access kind does not fit. */
   expect?: Partial<Record<Column, Expectation>>;
   /** Column → extra check of an answer the column's expectation accepted (lists, batches, creates, feeds). */
@@ -105,6 +123,58 @@ const jobFeed =
     if (seen) return listed ? null : "org A's job is missing from the admin's feed";
     return listed ? "org A's job is in the other organization's feed" : null;
   };
+
+/** REST answers are the bare body; tRPC ones carry `result` (its status is not the REST one). */
+const isRest = (res: Answer) => (res.body as { result?: unknown } | null)?.result === undefined;
+
+/** The subscription list: the admin sees org A's and the platform one; org B's admin sees neither. */
+const webhookList =
+  (seen: boolean): AnswerCheck =>
+  async (fx, res) => {
+    const ids = (res.data as { subscriptions?: Array<{ id: string }> } | null)?.subscriptions?.map(
+      (w) => w.id,
+    );
+    if (!Array.isArray(ids)) return `no subscriptions list in the answer: ${res.text.slice(0, 200)}`;
+    const listed = [fx.webhookA, fx.webhookPlatform].filter((id) => ids.includes(id));
+    if (seen)
+      return listed.length === 2 ? null : "org A's or the platform subscription is missing from the list";
+    return listed.length ? `another organization's subscriptions are listed: ${listed.join(', ')}` : null;
+  };
+
+/** A create named by its fresh description: made once in org A (then removed), or not at all. */
+const webhookCreated =
+  (made: boolean): AnswerCheck =>
+  async (fx, res, input) => {
+    const rows = (await server.services.orm.em
+      .getConnection()
+      .execute('select id, organization_id from webhook_subscription where description = ?', [
+        String(input.description),
+      ])) as Array<{ id: string; organization_id: string | null }>;
+    if (!made) return rows.length ? 'the subscription was created anyway' : null;
+    const body = res.data as { id?: string; secret?: string } | null;
+    if (isRest(res) && res.status !== 201) return `expected 201, got ${res.status}`;
+    if (rows.length !== 1 || rows[0]!.id !== body?.id || rows[0]!.organization_id !== fx.orgA)
+      return `not one subscription of org A: ${JSON.stringify(rows)}`;
+    if (!/^whsec_/.test(body.secret ?? '')) return 'no whsec_ secret in the answer';
+    // Its URL refuses connections: removed, so that later events queue no retries to it.
+    await server.services.webhooks.remove(SYSTEM_ACTOR, body.id);
+    return null;
+  };
+
+/** Fails on an answer whose body does not satisfy `ok` (the admin's successful webhook writes). */
+const answered =
+  (
+    ok: (data: Record<string, unknown>, input: Record<string, unknown>) => boolean,
+    status = 200,
+  ): AnswerCheck =>
+  async (_fx, res, input) => {
+    if (isRest(res) && res.status !== status) return `expected ${status}, got ${res.status}`;
+    const data = (res.data ?? {}) as Record<string, unknown>;
+    return ok(data, input) ? null : `unexpected answer: ${res.text.slice(0, 300)}`;
+  };
+
+const WEBHOOK_ADMIN_OK = { admin: { kind: 'ok' } } as const;
+const webhookById = (_fx: Fixtures, subscription: string) => ({ subscription_id: subscription });
 
 const TABLE: Record<string, Entry> = {
   'auth.session': { access: { kind: 'public' }, input: () => ({}) },
@@ -388,6 +458,111 @@ const TABLE: Record<string, Entry> = {
     input: (fx) => ({ project_id: fx.projectA }),
     orgTarget: 'project',
   },
+
+  // Outbound webhooks: admin scope; org B's admin gets 404 for org A's and for platform-wide subscriptions.
+  'webhooks.list': {
+    access: { kind: 'admin' },
+    input: () => ({}),
+    orgTarget: 'webhook',
+    expect: { ...WEBHOOK_ADMIN_OK, otherOrgAdmin: { kind: 'ok' } },
+    checks: { admin: webhookList(true), otherOrgAdmin: webhookList(false) },
+  },
+  // Names org A: the platform admin may; org B's admin may not. Every refused create must create nothing.
+  'webhooks.create': {
+    access: { kind: 'admin' },
+    input: (fx) => ({
+      url: 'http://127.0.0.1:9/h',
+      events: ['dataset.created'],
+      organization_id: fx.orgA,
+      description: fx.fresh.name('wh-created'),
+    }),
+    orgTarget: 'webhook',
+    expect: {
+      ...WEBHOOK_ADMIN_OK,
+      otherOrgAdmin: { kind: 'error', status: 403, code: 'ACCESS_DENIED', reason: 'other_organization' },
+    },
+    checks: {
+      admin: webhookCreated(true),
+      none: webhookCreated(false),
+      malformed: webhookCreated(false),
+      unknown: webhookCreated(false),
+      revoked: webhookCreated(false),
+      expired: webhookCreated(false),
+      wrongScope: webhookCreated(false),
+      otherOrg: webhookCreated(false),
+      otherOrgAdmin: webhookCreated(false),
+    },
+  },
+  'webhooks.get': {
+    access: { kind: 'admin' },
+    input: webhookById,
+    orgTarget: 'webhook',
+    expect: WEBHOOK_ADMIN_OK,
+    checks: { admin: answered((d, input) => d.id === input.subscription_id && d.enabled === true) },
+  },
+  'webhooks.update': {
+    access: { kind: 'admin' },
+    input: (_fx, subscription) => ({ subscription_id: subscription, enabled: false }),
+    orgTarget: 'webhook',
+    webhookWrite: true,
+    expect: WEBHOOK_ADMIN_OK,
+    checks: { admin: answered((d, input) => d.id === input.subscription_id && d.enabled === false) },
+  },
+  'webhooks.delete': {
+    access: { kind: 'admin' },
+    input: webhookById,
+    orgTarget: 'webhook',
+    webhookWrite: true,
+    expect: WEBHOOK_ADMIN_OK,
+    checks: { admin: answered((d) => d.deleted === true) },
+  },
+  'webhooks.rotateSecret': {
+    access: { kind: 'admin' },
+    input: webhookById,
+    orgTarget: 'webhook',
+    webhookWrite: true,
+    expect: WEBHOOK_ADMIN_OK,
+    checks: {
+      admin: async (fx, res, input) =>
+        answered(
+          (d) =>
+            d.id === input.subscription_id &&
+            typeof d.secret === 'string' &&
+            d.secret.startsWith('whsec_') &&
+            d.secret !== fx.webhookSecrets.get(String(input.subscription_id)),
+        )(fx, res, input),
+    },
+  },
+  'webhooks.deliveries': {
+    access: { kind: 'admin' },
+    input: (_fx, subscription) => ({ subscription_id: subscription, limit: 10 }),
+    orgTarget: 'webhook',
+    expect: WEBHOOK_ADMIN_OK,
+    checks: {
+      admin: answered((d) => {
+        const list = d.deliveries as Array<{ id: string }> | undefined;
+        return Array.isArray(list) && list.length >= 1 && list.length <= 10;
+      }),
+    },
+  },
+  // A finished delivery of the target (a fresh subscription's for the admin, whose replay succeeds).
+  'webhooks.replay': {
+    access: { kind: 'admin' },
+    input: async (fx, subscription) => ({
+      subscription_id: subscription,
+      delivery_id: await fx.fresh.delivery(subscription),
+    }),
+    orgTarget: 'webhook',
+    webhookWrite: true,
+    expect: WEBHOOK_ADMIN_OK,
+    checks: {
+      admin: answered(
+        (d, input) =>
+          d.delivery_id === input.delivery_id && Number(d.attempt) >= 2 && typeof d.job_id === 'string',
+        202,
+      ),
+    },
+  },
 };
 
 function scope(...scopes: DataScope[]): Access {
@@ -440,6 +615,14 @@ let server: TestServer;
 let sim: LabelStudioSimulator;
 let fx: Fixtures;
 let session: { cookie: string; csrf: string };
+/** The webhook receiver: answers 204 to every delivery, so deliveries finish and can be replayed. */
+const receiver = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.statusCode = 204;
+    res.end();
+  });
+});
 const totals = { requests: 0, wrong: 0, fivexx: 0 };
 const wrongAnswers: string[] = [];
 let counter = 0;
@@ -555,6 +738,41 @@ beforeAll(async () => {
   const pluginId = await newPlugin('matrix-disk');
   const name = (prefix: string) => `${prefix}-${++counter}-${Date.now().toString(36)}`;
 
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+  const webhookSecrets = new Map<string, string>();
+  const newWebhook = async (organizationId: string | null) => {
+    const created = await s.webhooks.create(
+      { url: receiverUrl, events: ['membership.changed'], organization_id: organizationId },
+      SYSTEM_ACTOR,
+    );
+    webhookSecrets.set(created.id, created.secret);
+    return created.id;
+  };
+  const webhookA = await newWebhook(orgA);
+  const webhookPlatform = await newWebhook(null);
+  const finishedDelivery = async (subscriptionId: string) => {
+    const find = async () =>
+      (
+        (await conn.execute(
+          `select id from webhook_delivery where subscription_id = ? and state = 'succeeded'
+           order by created_at, id limit 1`,
+          [subscriptionId],
+        )) as Array<{ id: string }>
+      )[0]?.id;
+    const existing = await find();
+    if (existing) return existing;
+    // A new member of org A: a membership.changed event for org A's and the platform's subscriptions.
+    await s.organizations.setMember(orgA, 10_000 + ++counter, 'member', SYSTEM_ACTOR);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const id = await find();
+      if (id) return id;
+      if (Date.now() > deadline) throw new Error(`no finished delivery of ${subscriptionId} within 30 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
   fx = {
     orgA,
     orgB,
@@ -565,9 +783,14 @@ beforeAll(async () => {
     projectA,
     taskId,
     pluginId,
+    webhookA,
+    webhookPlatform,
+    webhookSecrets,
     keys,
     fresh: {
       name,
+      webhook: (organizationId = orgA) => newWebhook(organizationId),
+      delivery: finishedDelivery,
       dataset: async (visibility = 'public', withFiles = false) => {
         const id = (await createDataset(server, { name: name('fresh'), visibility, organization_id: orgA }))
           .id;
@@ -595,11 +818,20 @@ beforeAll(async () => {
   };
   for (const s1 of DATA_SCOPES) keys[`only:${s1}`] = await key(`a-only-${s1}`, [s1], orgA);
   session = await signInSession(server.adminEmail, server.adminPassword);
+  // Both fixture subscriptions have a finished delivery, and their secrets verify (the check can pass).
+  for (const id of [webhookA, webhookPlatform]) {
+    await finishedDelivery(id);
+    expect(JSON.parse(await webhookSnapshot(id, {})).secret_verifies).toBe(true);
+  }
 }, 120_000);
 
 afterAll(async () => {
   await server?.stop();
   await sim?.stop();
+  if (receiver.listening) {
+    receiver.closeAllConnections();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  }
 });
 
 /** The key for a column, per entry (wrong scope: every data scope but the route's). */
@@ -702,6 +934,7 @@ function expectationFor(entry: Entry, column: Column): Expectation {
       return { kind: 'ok' };
     case 'otherOrgAdmin':
       if (entry.orgTarget === 'organization') return { kind: 'error', status: 403, code: 'ACCESS_DENIED' };
+      if (entry.orgTarget === 'webhook') return { kind: 'error', status: 404, code: 'NOT_FOUND' };
       return {
         kind: 'refused',
         codes: {
@@ -860,6 +1093,47 @@ async function snapshot(datasetId: string): Promise<string> {
   return JSON.stringify({ row: rows[0], permissions });
 }
 
+/**
+ * What a webhook write could change: the subscription as the service reads it back (url, events, enabled,
+ * updated_at…), whether its stored secret still verifies against the one its create answered (a rotation
+ * would not), and the state of the delivery the input names (a replay reopens it).
+ */
+async function webhookSnapshot(id: string, input: Record<string, unknown>): Promise<string> {
+  const conn = server.services.orm.em.getConnection();
+  const view = await server.services.webhooks
+    .get(SYSTEM_ACTOR, id)
+    .catch((e: unknown) => `gone: ${String(e)}`);
+  const [row] = (await conn.execute('select secret_encrypted from webhook_subscription where id = ?', [
+    id,
+  ])) as Array<{ secret_encrypted: string }>;
+  const original = fx.webhookSecrets.get(id);
+  let secretVerifies = false;
+  if (row && original) {
+    const stored = decryptJson<string>(server.services.keys.encryption, row.secret_encrypted);
+    const body = '{"matrix":true}';
+    const now = new Date();
+    const headers = {
+      'webhook-id': 'msg_matrix',
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': new Webhook(stored).sign('msg_matrix', now, body),
+    };
+    try {
+      new Webhook(original).verify(body, headers);
+      secretVerifies = true;
+    } catch {
+      secretVerifies = false; // a signature by another secret: reported through the snapshot's difference
+    }
+  }
+  const delivery = input.delivery_id
+    ? (
+        await conn.execute('select state, attempts from webhook_delivery where id = ?', [
+          String(input.delivery_id),
+        ])
+      )[0]
+    : null;
+  return JSON.stringify({ view, secret_verifies: secretVerifies, delivery });
+}
+
 /** What a membership write could change: org A's members, read back through the service. */
 async function membersSnapshot(): Promise<string> {
   return JSON.stringify(await server.services.organizations.listMembers(fx.orgA));
@@ -874,20 +1148,24 @@ async function runCell(entry: Entry, transport: Transport, column: Column): Prom
   // Dataset writes aim at fresh datasets of org A, so that a write let through by mistake spoils no other
   // cell; a refused write must leave its target unchanged. The other organization tries a public and a
   // private one. Reads aim at org A's private dataset.
-  const targets: Array<{ id: string; label: string }> = !entry.datasetWrite
-    ? [{ id: fx.privateA, label: entry.orgTarget === 'dataset' ? ' (private dataset)' : '' }]
-    : succeeds || (column !== 'otherOrg' && column !== 'otherOrgAdmin')
-      ? [{ id: await fx.fresh.dataset('public', entry.withFiles), label: '' }]
-      : [
-          { id: await fx.fresh.dataset('public', entry.withFiles), label: ' (public dataset)' },
-          { id: await fx.fresh.dataset('private', entry.withFiles), label: ' (private dataset)' },
-        ];
+  const targets: Array<{ id: string; label: string }> =
+    entry.orgTarget === 'webhook'
+      ? await webhookTargets(entry, column)
+      : !entry.datasetWrite
+        ? [{ id: fx.privateA, label: entry.orgTarget === 'dataset' ? ' (private dataset)' : '' }]
+        : succeeds || (column !== 'otherOrg' && column !== 'otherOrgAdmin')
+          ? [{ id: await fx.fresh.dataset('public', entry.withFiles), label: '' }]
+          : [
+              { id: await fx.fresh.dataset('public', entry.withFiles), label: ' (public dataset)' },
+              { id: await fx.fresh.dataset('private', entry.withFiles), label: ' (private dataset)' },
+            ];
   const problems: string[] = [];
   for (const { id: target, label } of targets) {
     for (const headers of Array.isArray(credentials) ? credentials : [credentials]) {
       const input = await entry.input(fx, target);
       const before = entry.datasetWrite && !succeeds ? await snapshot(target) : null;
       const membersBefore = entry.organizationWrite && !succeeds ? await membersSnapshot() : null;
+      const webhookBefore = entry.webhookWrite && !succeeds ? await webhookSnapshot(target, input) : null;
       const res = await send(transport, input, headers);
       totals.requests++;
       if (res.status >= 500) totals.fivexx++;
@@ -898,13 +1176,36 @@ async function runCell(entry: Entry, transport: Transport, column: Column): Prom
         problem = 'the dataset changed although the write was refused';
       if (!problem && membersBefore !== null && (await membersSnapshot()) !== membersBefore)
         problem = "org A's members changed although the write was refused";
+      if (!problem && webhookBefore !== null) {
+        const after = await webhookSnapshot(target, input);
+        if (after !== webhookBefore)
+          problem = `the subscription changed although the write was refused: ${webhookBefore} → ${after}`;
+      }
       if (problem) {
         totals.wrong++;
         problems.push(`${transport.label} × ${column}${label}: ${problem}`);
       }
     }
+    // A fresh subscription is removed after its cell, so that later events do not fan out to it.
+    if (entry.webhookWrite)
+      await server.services.webhooks.remove(SYSTEM_ACTOR, target).catch(() => ({ deleted: false }));
   }
   return problems;
+}
+
+/**
+ * Webhook reads aim at the fixture subscriptions; writes at fresh ones (so that a write let through by
+ * mistake spoils no other cell). Org B's admin tries an org A and a platform-wide subscription.
+ */
+async function webhookTargets(entry: Entry, column: Column): Promise<Array<{ id: string; label: string }>> {
+  const fresh = entry.webhookWrite;
+  // list and create take no subscription (their input ignores the target): one request is enough.
+  if (column === 'otherOrgAdmin' && entry.input.length >= 2)
+    return [
+      { id: fresh ? await fx.fresh.webhook() : fx.webhookA, label: ' (org A subscription)' },
+      { id: fresh ? await fx.fresh.webhook(null) : fx.webhookPlatform, label: ' (platform subscription)' },
+    ];
+  return [{ id: fresh ? await fx.fresh.webhook() : fx.webhookA, label: '' }];
 }
 
 /**
@@ -923,7 +1224,13 @@ async function replayCell(entry: Entry, transport: Transport): Promise<string[]>
   );
   const input = await entry.input(
     fx,
-    entry.datasetWrite ? await fx.fresh.dataset('public', entry.withFiles) : fx.privateA,
+    entry.orgTarget === 'webhook'
+      ? entry.webhookWrite
+        ? await fx.fresh.webhook()
+        : fx.webhookA
+      : entry.datasetWrite
+        ? await fx.fresh.dataset('public', entry.withFiles)
+        : fx.privateA,
   );
   const headers = {
     authorization: `Bearer ${sa.api_key}`,
@@ -932,6 +1239,10 @@ async function replayCell(entry: Entry, transport: Transport): Promise<string[]>
   const first = await send(transport, input, headers);
   await server.services.serviceAccounts.revoke(sa.service_account_id, SYSTEM_ACTOR);
   const replay = await send(transport, input, headers);
+  if (entry.webhookWrite)
+    await server.services.webhooks
+      .remove(SYSTEM_ACTOR, String(input.subscription_id))
+      .catch(() => ({ deleted: false }));
   totals.requests += 2;
   for (const res of [first, replay]) if (res.status >= 500) totals.fivexx++;
   const problem =
