@@ -30,7 +30,7 @@ import { ServiceAccountService } from '../modules/service-accounts/service.js';
 import { storageFileJobs } from '../modules/storage-files/jobs.js';
 import { ArchivePresence } from '../modules/storage-files/archive-presence.js';
 import { StorageFilesService } from '../modules/storage-files/service.js';
-import { BUILTIN_PLUGINS } from '../plugins/catalog.js';
+import { BUILTIN_PLUGINS, defaultDatasetConnector } from '../plugins/catalog.js';
 import { PluginHost } from '../plugins/host.js';
 import { PluginRegistry } from '../plugins/registry.js';
 import type { AppServices } from './services.js';
@@ -151,6 +151,7 @@ export async function createServices(
     storageFiles: new StorageFilesService(
       app,
       new ArchivePresence(config.LABELER_ARCHIVE_CHECK_SECONDS * 1000),
+      defaultDatasetConnector(),
     ),
     jobs,
     ...moduleServices(app),
