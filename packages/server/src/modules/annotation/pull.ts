@@ -189,9 +189,10 @@ export async function pullProject(
 ): Promise<PullSummary> {
   const project = await service.getRecord(projectId);
   const externalId = requireExternalId(project);
+  const backend = await backendFor(app, project.backendInstanceId);
+  pickerOf(backend, project.backendInstanceId); // a backend that cannot pull fails before anything changes
   const em = app.orm.em.fork();
   await em.nativeUpdate(AnnotationProject, { id: projectId }, { syncStatus: 'syncing' });
-  const backend = await backendFor(app, project.backendInstanceId);
   const schema = service.labelSchemaOf(project);
   // Fallback for tasks whose meta lost the sample id (edited in the backend): the recorded link.
   let linkIndex: Map<string, string> | null = null;
@@ -276,6 +277,7 @@ export async function syncTask(
   const project = await service.getRecord(projectId);
   const externalId = requireExternalId(project);
   const backend = await backendFor(app, project.backendInstanceId);
+  pickerOf(backend, project.backendInstanceId);
   let task: BackendTask | null;
   try {
     task = await withTransientRetry(() => backend.getTask(externalId, taskId));
