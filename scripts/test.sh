@@ -17,6 +17,7 @@ export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 # A lint or typecheck failure does not skip the tests: each step's status is kept and reported at the end.
 failed_steps=()
 pnpm exec biome check . || failed_steps+=(lint)
+pnpm exec depcruise packages --config .dependency-cruiser.cjs || failed_steps+=(dependencies)
 pnpm exec turbo run build typecheck --continue --output-logs=errors-only || failed_steps+=(build/typecheck)
 log="$(mktemp)"
 set +e

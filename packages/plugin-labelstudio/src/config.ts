@@ -1,6 +1,7 @@
 /** Instance configuration of the Label Studio plugin (validated by the host with `parsePluginConfig`). */
 import { secret } from '@labeler/core';
 import { z } from 'zod';
+import { mountConfigSchema } from './path-mapping.js';
 
 export const labelStudioConfigSchema = z.object({
   url: z
@@ -56,6 +57,11 @@ export const labelStudioConfigSchema = z.object({
     .string()
     .default('/data/local-files/?d=')
     .describe('URL prefix of local-files links in task data.'),
+  mount: mountConfigSchema
+    .optional()
+    .describe(
+      'Shared-disk mapping of this Label Studio: tasks of absolute sample paths under host_root then carry local-files URLs instead of Labeler media links.',
+    ),
 });
 
 export type LabelStudioConfigInput = z.input<typeof labelStudioConfigSchema>;

@@ -20,3 +20,14 @@ export { ANNOTATED_QUERY, MAX_IMPORT_BATCH } from './tasks.js';
 export { LS_ROUTES, type LsRouteName, lsPath } from './routes.js';
 export { AdaptiveConcurrency, type AdaptiveConcurrencyOptions } from './concurrency.js';
 export { hasPersonalAccessTokens } from './versions.js';
+export { lsResultsToLabels, type FromLsOptions } from './conversions/from-ls.js';
+export {
+  fromLocalFilesUrl,
+  isUnder,
+  lsPathOf,
+  type MountConfig,
+  mountConfigSchema,
+  PathMappingError,
+  type PathMappingReason,
+  toLocalFilesUrl,
+} from './path-mapping.js';

@@ -6,6 +6,12 @@ import { type LabelStudioSimulator, startLabelStudioSimulator } from '../src/sim
 import { backendFor } from './helpers.js';
 
 const WEBHOOK_URL = 'http://127.0.0.1:9999/labeler/webhook';
+/** A local-files mount (pure mapping, no Label Studio call): one file under host_root, one outside it. */
+const MEDIA = {
+  mount: { host_root: '/srv/datasets', ls_document_root: '/label-studio/data' },
+  inside: '/srv/datasets/cats/img 1.jpg',
+  outside: '/etc/passwd',
+};
 let sim: LabelStudioSimulator;
 beforeAll(async () => {
   sim = await startLabelStudioSimulator();
@@ -20,6 +26,7 @@ const options = () => ({
   create: async () => backendFor(sim),
   // Label Studio (Django's URLValidator) refuses the kit's default http://127.0.0.1:9/…: one-digit port.
   webhookUrl: WEBHOOK_URL,
+  media: MEDIA,
   // As a person would: the annotator's submit goes through LS's own API.
   annotate: async (_project: string, taskId: string, result: unknown[]) => {
     sim.state.addAnnotation(Number(taskId), { result });
@@ -37,6 +44,7 @@ runAnnotationBackendConformance({
   create: async () => options().create(),
   webhookUrl: WEBHOOK_URL,
   annotate: async (p, t, r) => options().annotate(p, t, r),
+  media: MEDIA,
   get storage() {
     return options().storage;
   },

@@ -10,6 +10,12 @@ import { runLabelStudioContract } from './contract/label-studio.js';
 import { type RealLabelStudio, startRealLabelStudio } from './contract/real.js';
 import { backendOf, raw } from './contract/target.js';
 
+/** A local-files mount (pure mapping, no Label Studio call): one file under host_root, one outside it. */
+const MEDIA = {
+  mount: { host_root: '/srv/datasets', ls_document_root: '/label-studio/data' },
+  inside: '/srv/datasets/cats/img 1.jpg',
+  outside: '/etc/passwd',
+};
 let ls: RealLabelStudio;
 beforeAll(async () => {
   ls = await startRealLabelStudio();
@@ -26,6 +32,7 @@ runAnnotationBackendConformance({
   create: async () => backendOf(ls.target),
   // Django's URLValidator wants a 2–5 digit port: the kit's default :9 is "Enter a valid URL." on 1.7.
   webhookUrl: 'http://127.0.0.1:9999/labeler/webhook',
+  media: MEDIA,
   // As an annotator would: through Label Studio's own API.
   annotate: async (_project, taskId, result) => {
     const answer = await raw(ls.target, 'POST', `/api/tasks/${taskId}/annotations/`, { body: { result } });

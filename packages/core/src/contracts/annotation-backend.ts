@@ -1,4 +1,4 @@
-import type { LabelSchema } from '../schemas/labels.js';
+import type { LabelSchema, LabelValue } from '../schemas/labels.js';
 import type { PluginDefinition, PluginInstance } from '../plugin.js';
 
 /**
@@ -171,6 +171,30 @@ export interface WebhookSetup {
   projectExternalId?: string;
 }
 
+/** What importSamples reports (contract 1.x). */
+export interface SampleImportProgress {
+  /** Tasks created by this run. */
+  imported: number;
+  /** Samples skipped because a task already carried their id (or they repeated in the input). */
+  skipped: number;
+  /** Import requests sent so far. */
+  requests: number;
+}
+
+export interface ImportSamplesInput {
+  /** Tasks per request; the backend caps it at its own limit. Default: the backend's. */
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: SampleImportProgress) => void;
+}
+
+/** A task's chosen annotation with its result already converted to core labels (contract 1.x). */
+export interface PickedAnnotation {
+  annotation: BackendAnnotation;
+  /** One entry per schema control; null means the annotator removed every label of that field. */
+  labels: Record<string, LabelValue | null>;
+}
+
 export interface AnnotationBackendInstance extends PluginInstance {
   diagnose(): Promise<BackendDiagnosis>;
   buildLabelConfig(schema: LabelSchema): string;
@@ -197,6 +221,35 @@ export interface AnnotationBackendInstance extends PluginInstance {
   registerWebhook(webhook: WebhookSetup): Promise<{ webhookId: string; created: boolean }>;
   /** Where a person opens the project in the backend's own UI. */
   projectUrl(externalId: string): string;
+
+  // ---- Optional (contract 1.x): the host's annotation workflow uses these when present -----------------
+
+  /**
+   * Imports every sample that has no task yet, idempotently: the backend decides batching and concurrency,
+   * and how a retry (or a batch whose outcome is unknown) finds what already exists (the sample id in the
+   * task's meta). Re-running never duplicates a task.
+   */
+  importSamples?(
+    projectExternalId: string,
+    samples: AsyncIterable<TaskInput> | Iterable<TaskInput>,
+    options?: ImportSamplesInput,
+  ): Promise<SampleImportProgress>;
+  /**
+   * The backend's pick rule applied to a task's annotations, the winner converted to core labels per
+   * schema control; null when no annotation counts (e.g. all cancelled).
+   */
+  pickAnnotation?(task: BackendTask, schema: LabelSchema): PickedAnnotation | null;
+  /**
+   * Validates a per-project shared-disk mount setting (the backend's own shape); throws VALIDATION_ERROR.
+   * Returns the normalised value the host stores.
+   */
+  parseMediaMount?(value: unknown): Record<string, unknown>;
+  /**
+   * The URL a task carries for a file on a disk the backend shares (absolute host path): from the given
+   * mount, else the instance's configured one. Null when the backend cannot serve it itself (the host
+   * then hands out its own media links). Throws VALIDATION_ERROR for a file outside the mount.
+   */
+  mediaUrl?(filepath: string, mount?: Record<string, unknown> | null): string | null;
 }
 
 export type AnnotationBackendPluginDefinition<Config = unknown> = PluginDefinition<

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'vitest';
 import type { AnnotationBackendInstance, StorageSetup, TaskInput } from '../contracts/annotation-backend.js';
 import { isLabelerError } from '../errors.js';
-import type { LabelSchema } from '../schemas/labels.js';
+import { individualLabels, type LabelSchema } from '../schemas/labels.js';
 
 export interface AnnotationBackendConformanceOptions {
   name: string;
@@ -18,6 +18,11 @@ export interface AnnotationBackendConformanceOptions {
   storage?: StorageSetup;
   /** Webhook target used by the webhook check (nothing needs to listen). */
   webhookUrl?: string;
+  /**
+   * A shared-disk mount in the backend's own shape and two absolute host paths, one under it and one
+   * outside it, for the media check (contract 1.x `parseMediaMount`/`mediaUrl`). Skipped without it.
+   */
+  media?: { mount: Record<string, unknown>; inside: string; outside: string };
   /** Called once after all checks (e.g. to dispose the instance). */
   cleanup?: (instance: AnnotationBackendInstance) => Promise<void>;
 }
@@ -276,6 +281,102 @@ export const annotationBackendChecks: AnnotationBackendCheck[] = [
       assert(
         first.created && !second.created && first.webhookId === second.webhookId,
         'second registration did not reuse the webhook',
+      );
+    },
+  },
+  {
+    id: 'import-samples-idempotent',
+    title: 'importSamples() imports each sample once; a re-run imports only the new ones',
+    async run(ctx) {
+      if (!ctx.backend.importSamples) return 'skipped';
+      const project = await ctx.newProject();
+      const first = await ctx.backend.importSamples(project, tasks(['i-0', 'i-1', 'i-2', 'i-3', 'i-4']), {
+        batchSize: 2,
+      });
+      assert(first.imported === 5 && first.skipped === 0, `first run: ${JSON.stringify(first)}`);
+      assert(first.requests >= 3, `batchSize 2 sent 5 tasks in ${first.requests} requests`);
+      const seen: number[] = [];
+      const again = await ctx.backend.importSamples(
+        project,
+        tasks(['i-0', 'i-1', 'i-2', 'i-3', 'i-4', 'i-5', 'i-6', 'i-5']),
+        { batchSize: 2, onProgress: (p) => seen.push(p.imported + p.skipped) },
+      );
+      assert(again.imported === 2 && again.skipped === 6, `re-run: ${JSON.stringify(again)}`);
+      assert(seen.length > 0, 'importSamples never reported progress');
+      const refs = await collect(ctx.backend.listTaskRefs(project));
+      const ids = ['i-0', 'i-1', 'i-2', 'i-3', 'i-4', 'i-5', 'i-6'];
+      assert(refs.length === ids.length, `listed ${refs.length} tasks, expected ${ids.length}`);
+      assert(
+        ids.every((id) => refs.filter((r) => r.sampleId === id).length === 1),
+        'a sample id is missing or repeated',
+      );
+    },
+  },
+  {
+    id: 'pick-annotation-labels',
+    title: 'pickAnnotation() picks a submitted annotation and converts it to core labels; null without one',
+    async run(ctx) {
+      if (!ctx.backend.pickAnnotation || !ctx.options.annotate) return 'skipped';
+      const project = await ctx.newProject();
+      await ctx.backend.importTasks(project, tasks(['p-0', 'p-1']));
+      const refs = await collect(ctx.backend.listTaskRefs(project));
+      const target = refs.find((r) => r.sampleId === 'p-0');
+      const bare = refs.find((r) => r.sampleId === 'p-1');
+      assert(target && bare, 'imported tasks not listed');
+      await ctx.options.annotate(project, target.externalTaskId, CONFORMANCE_RESULT);
+      const task = await ctx.backend.getTask(project, target.externalTaskId);
+      assert(task, 'annotated task not found');
+      const picked = ctx.backend.pickAnnotation(task, CONFORMANCE_LABEL_SCHEMA);
+      assert(picked, 'no annotation picked from an annotated task');
+      assert(
+        task.annotations.some((a) => a.externalId === picked.annotation.externalId),
+        'picked an annotation the task does not have',
+      );
+      const detections = individualLabels(picked.labels.detections);
+      assert(
+        detections.length === 1 && detections[0]!.label === 'cat',
+        `detections converted to ${JSON.stringify(picked.labels.detections)}`,
+      );
+      assert(picked.labels.quality === null, 'a field without results should be null');
+      const untouched = await ctx.backend.getTask(project, bare.externalTaskId);
+      assert(untouched, 'unannotated task not found');
+      assert(
+        ctx.backend.pickAnnotation(untouched, CONFORMANCE_LABEL_SCHEMA) === null,
+        'picked an annotation from a task without any',
+      );
+    },
+  },
+  {
+    id: 'media-url',
+    title: 'parseMediaMount() refuses a wrong mount; mediaUrl() maps a file under it, refuses one outside',
+    async run(ctx) {
+      const { parseMediaMount, mediaUrl } = ctx.backend;
+      if (!ctx.options.media || !parseMediaMount || !mediaUrl) return 'skipped';
+      const { mount, inside, outside } = ctx.options.media;
+      assert(
+        (() => {
+          try {
+            parseMediaMount.call(ctx.backend, { wrong: true });
+            return false;
+          } catch (error) {
+            return isLabelerError(error) && error.code === 'VALIDATION_ERROR';
+          }
+        })(),
+        'parseMediaMount accepted a wrong mount (expected VALIDATION_ERROR)',
+      );
+      const parsed = parseMediaMount.call(ctx.backend, mount);
+      const url = mediaUrl.call(ctx.backend, inside, parsed);
+      assert(typeof url === 'string' && url.length > 0, `mediaUrl of ${inside} returned ${String(url)}`);
+      assert(
+        (() => {
+          try {
+            mediaUrl.call(ctx.backend, outside, parsed);
+            return false;
+          } catch (error) {
+            return isLabelerError(error) && error.code === 'VALIDATION_ERROR';
+          }
+        })(),
+        `mediaUrl of ${outside}, outside the mount, did not fail with VALIDATION_ERROR`,
       );
     },
   },

@@ -33,7 +33,7 @@ import { StorageFilesService } from '../modules/storage-files/service.js';
 import { webhookJobs } from '../modules/webhooks/jobs.js';
 import { WebhookService } from '../modules/webhooks/service.js';
 import { webhookSettingsOf } from '../modules/webhooks/settings.js';
-import { BUILTIN_PLUGINS } from '../plugins/catalog.js';
+import { BUILTIN_PLUGINS, defaultDatasetConnector } from '../plugins/catalog.js';
 import { PluginHost } from '../plugins/host.js';
 import { PluginRegistry } from '../plugins/registry.js';
 import type { AppServices } from './services.js';
@@ -157,6 +157,7 @@ export async function createServices(
     storageFiles: new StorageFilesService(
       app,
       new ArchivePresence(config.LABELER_ARCHIVE_CHECK_SECONDS * 1000),
+      defaultDatasetConnector(),
     ),
     jobs,
     ...moduleServices(app),

@@ -1,6 +1,6 @@
 import { localDiskStoragePlugin } from '@labeler/core/local-disk';
-import type { PluginDefinition } from '@labeler/core';
-import { fiftyOneConnectorPlugin } from '@labeler/plugin-fiftyone';
+import type { DatasetConnectorInstance, PluginDefinition } from '@labeler/core';
+import { createFiftyOneConnector, fiftyOneConnectorPlugin } from '@labeler/plugin-fiftyone';
 import { labelStudioPlugin } from '@labeler/plugin-labelstudio';
 import { r2StoragePlugin } from '@labeler/plugin-r2/plugin';
 
@@ -18,3 +18,8 @@ export const BUILTIN_PLUGINS: readonly PluginDefinition[] = [
   labelStudioPlugin as unknown as PluginDefinition,
   fiftyOneConnectorPlugin as unknown as PluginDefinition,
 ];
+
+/** The dataset connector `labeler dataset import` reads folders with (FiftyOne, COCO, YOLO, image folder). */
+export function defaultDatasetConnector(): DatasetConnectorInstance {
+  return createFiftyOneConnector({ default_label_field: 'ground_truth' });
+}

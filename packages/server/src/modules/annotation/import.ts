@@ -1,13 +1,13 @@
 /**
  * annotation.import: every sample of the dataset becomes one backend task with `data.image` and the sample
  * id in `meta`. Idempotent and resumable: the backend is asked which sample ids already have a task before
- * anything is sent (importSamplesIdempotently), and batches whose outcome is unknown are re-checked, never
- * resent blindly. Task links are then recorded from the backend's own listing, which also heals links a
+ * anything is sent, and batches whose outcome is unknown are re-checked, never resent blindly — the
+ * backend's `importSamples` (annotation-backend contract) owns batching, concurrency and that re-check. Task links are then recorded from the backend's own listing, which also heals links a
  * previous, interrupted run never got to write.
  */
 import { randomUUID } from 'node:crypto';
 import type { AnnotationBackendInstance, TaskInput } from '@labeler/core';
-import { importSamplesIdempotently } from '@labeler/plugin-labelstudio';
+import { LabelerError } from '@labeler/core';
 import type { AppServices } from '../../app/services.js';
 import { DatasetSample } from '../datasets/entities.js';
 import { backendFor, explainBackendError } from './backend.js';
@@ -36,6 +36,7 @@ async function* samplesOf(
   app: AppServices,
   project: AnnotationProject,
   service: AnnotationService,
+  backend: AnnotationBackendInstance,
 ): AsyncGenerator<TaskInput> {
   const media = service.mediaOf(project);
   let after = '';
@@ -51,7 +52,7 @@ async function* samplesOf(
     for (const sample of page) {
       yield {
         sampleId: sample.id,
-        data: { image: taskImageUrl(app, project.id, sample, media) },
+        data: { image: taskImageUrl(app, backend, project.id, sample, media) },
         meta: { dataset_id: project.datasetId, labeler_project_id: project.id },
       };
     }
@@ -117,7 +118,13 @@ export async function importProject(
   const total = await em.count(DatasetSample, { datasetId: project.datasetId });
   await options.progress(0, total, 'checking which samples already have a task');
   try {
-    const result = await importSamplesIdempotently(backend, externalId, samplesOf(app, project, service), {
+    if (!backend.importSamples)
+      throw new LabelerError(
+        'CAPABILITY_UNSUPPORTED',
+        `The annotation backend "${project.backendInstanceId}" cannot import samples (it has no importSamples).`,
+        { details: { backend_instance_id: project.backendInstanceId } },
+      );
+    const result = await backend.importSamples(externalId, samplesOf(app, project, service, backend), {
       batchSize: options.batchSize ?? DEFAULT_IMPORT_BATCH,
       signal: options.signal,
       onProgress: (p) => {

@@ -3,10 +3,10 @@
  * import, so a presigned URL baked into the task would expire (R2 caps presigning at 7 days). Tasks
  * therefore carry a stable Labeler media link, signed per (project, sample); each request is answered
  * with a fresh short-lived presigned GET of the file (302), or the bytes when the storage cannot presign.
- * With a shared-disk mount mapping, tasks carry Label Studio local-files URLs instead.
+ * With a shared-disk mount (the project's, else the backend instance's), tasks carry the backend's own
+ * file URLs instead (Label Studio: local-files), mapped by the backend (`mediaUrl` of the contract).
  */
-import { isLabelerError, LabelerError, toLabelerError } from '@labeler/core';
-import { toLocalFilesUrl } from '@labeler/plugin-fiftyone';
+import { type AnnotationBackendInstance, isLabelerError, LabelerError, toLabelerError } from '@labeler/core';
 import express, { type Router } from 'express';
 import type { AppServices } from '../../app/services.js';
 import { sendError } from '../../http/envelope.js';
@@ -26,12 +26,21 @@ function mediaSignature(key: string, projectId: string, sampleId: string): strin
 /** The image URL a task carries for one sample. */
 export function taskImageUrl(
   app: AppServices,
+  backend: AnnotationBackendInstance,
   projectId: string,
   sample: Pick<DatasetSample, 'id' | 'filepath'>,
   media: MediaSettings | null,
 ): string {
   if (/^https?:\/\//i.test(sample.filepath)) return sample.filepath; // already a URL the browser can load
-  if (media?.mount && sample.filepath.startsWith('/')) return toLocalFilesUrl(sample.filepath, media.mount);
+  if (sample.filepath.startsWith('/')) {
+    if (media?.mount && !backend.mediaUrl)
+      throw new LabelerError(
+        'CAPABILITY_UNSUPPORTED',
+        'This annotation backend cannot serve files from a mount.',
+      );
+    const url = backend.mediaUrl?.(sample.filepath, media?.mount ?? null) ?? null;
+    if (url !== null) return url;
+  }
   const sig = mediaSignature(app.keys.signing, projectId, sample.id);
   return `${app.config.publicUrl}${MEDIA_PATH}/${encodeURIComponent(projectId)}/${encodeURIComponent(sample.id)}?sig=${sig}`;
 }

@@ -2,14 +2,19 @@
  * Pulling annotations back. Tasks map to samples by the sample id in the task's meta (a recorded task
  * link as fallback), never by position: listings may come back in any order.
  *
- * Pick rule (pickAnnotation, plugin-labelstudio): cancelled/skipped annotations never count; among the
- * rest a ground-truth annotation wins; otherwise the most recently updated one (then the higher id).
- * The chosen annotation is stored raw (backend result) and converted (core labels per schema control),
- * and the converted fields are written into the sample's labels (a field the annotator emptied is removed).
+ * The pick rule and the result → label conversion are the backend's (`pickAnnotation` of the
+ * annotation-backend contract; Label Studio: cancelled never counts, ground truth wins, else the most
+ * recently updated). The chosen annotation is stored raw (backend result) and converted (core labels per
+ * schema control), and the converted fields are written into the sample's labels (a field the annotator
+ * emptied is removed).
  */
-import { type BackendTask, LabelerError, type LabelSchema } from '@labeler/core';
-import { lsResultsToLabels } from '@labeler/plugin-fiftyone';
-import { pickAnnotation } from '@labeler/plugin-labelstudio';
+import {
+  type AnnotationBackendInstance,
+  type BackendTask,
+  LabelerError,
+  type LabelSchema,
+  type PickedAnnotation,
+} from '@labeler/core';
 import type { AppServices } from '../../app/services.js';
 import { newId } from '../../lib/ids.js';
 import { DatasetSample } from '../datasets/entities.js';
@@ -67,6 +72,7 @@ function requireExternalId(project: AnnotationProject): string {
  */
 export async function applyTasks(
   app: AppServices,
+  backend: AnnotationBackendInstance,
   project: AnnotationProject,
   schema: LabelSchema,
   items: Mapped[],
@@ -74,6 +80,9 @@ export async function applyTasks(
 ): Promise<ApplyResult> {
   const out: ApplyResult = { applied: 0, unchanged: 0, removed: 0, ids: new Map() };
   if (items.length === 0) return out;
+  const pick = pickerOf(backend, project.backendInstanceId);
+  // Picked (and converted) before the transaction: the backend's work holds no lock or connection.
+  const picks = new Map(items.map((i) => [i, pick(i.task, schema)]));
   await app.orm.em.fork().transactional(async (tem) => {
     await tem.execute('select pg_advisory_xact_lock(hashtext(?))', [`annotation.apply:${project.id}`]);
     const sampleIds = [...new Set(items.map((i) => i.sampleId))];
@@ -89,10 +98,12 @@ export async function applyTasks(
         s,
       ]),
     );
-    for (const { task, sampleId } of items) {
-      const picked = pickAnnotation(task);
+    for (const item of items) {
+      const { task, sampleId } = item;
+      const chosen = picks.get(item) ?? null;
+      const picked = chosen?.annotation ?? null;
       const row = existing.get(sampleId);
-      if (!picked) {
+      if (!picked || !chosen) {
         // Every annotation was cancelled or deleted: the pick is gone (the sample keeps its labels).
         if (row) {
           tem.remove(row);
@@ -113,7 +124,7 @@ export async function applyTasks(
         out.ids.set(sampleId, { id: row.id, externalId: row.externalAnnotationId });
         continue;
       }
-      const labels = lsResultsToLabels(picked.result, schema);
+      const labels = chosen!.labels;
       const fields = {
         externalTaskId: task.externalTaskId,
         externalAnnotationId: picked.externalId,
@@ -152,6 +163,20 @@ export async function applyTasks(
   return out;
 }
 
+function pickerOf(
+  backend: AnnotationBackendInstance,
+  instanceId: string,
+): (task: BackendTask, schema: LabelSchema) => PickedAnnotation | null {
+  const pick = backend.pickAnnotation?.bind(backend);
+  if (!pick)
+    throw new LabelerError(
+      'CAPABILITY_UNSUPPORTED',
+      `The annotation backend "${instanceId}" cannot pull annotations (it has no pickAnnotation).`,
+      { details: { backend_instance_id: instanceId } },
+    );
+  return pick;
+}
+
 async function countAnnotations(app: AppServices, projectId: string): Promise<number> {
   return app.orm.em.fork().count(Annotation, { projectId });
 }
@@ -164,9 +189,10 @@ export async function pullProject(
 ): Promise<PullSummary> {
   const project = await service.getRecord(projectId);
   const externalId = requireExternalId(project);
+  const backend = await backendFor(app, project.backendInstanceId);
+  pickerOf(backend, project.backendInstanceId); // a backend that cannot pull fails before anything changes
   const em = app.orm.em.fork();
   await em.nativeUpdate(AnnotationProject, { id: projectId }, { syncStatus: 'syncing' });
-  const backend = await backendFor(app, project.backendInstanceId);
   const schema = service.labelSchemaOf(project);
   // Fallback for tasks whose meta lost the sample id (edited in the backend): the recorded link.
   let linkIndex: Map<string, string> | null = null;
@@ -191,7 +217,7 @@ export async function pullProject(
   };
   let batch: Mapped[] = [];
   const flush = async () => {
-    const result = await applyTasks(app, project, schema, batch, 'pull');
+    const result = await applyTasks(app, backend, project, schema, batch, 'pull');
     summary.applied += result.applied;
     summary.unchanged += result.unchanged;
     batch = [];
@@ -251,6 +277,7 @@ export async function syncTask(
   const project = await service.getRecord(projectId);
   const externalId = requireExternalId(project);
   const backend = await backendFor(app, project.backendInstanceId);
+  pickerOf(backend, project.backendInstanceId);
   let task: BackendTask | null;
   try {
     task = await withTransientRetry(() => backend.getTask(externalId, taskId));
@@ -278,7 +305,14 @@ export async function syncTask(
       annotation_id: null,
       external_annotation_id: null,
     };
-  const result = await applyTasks(app, project, service.labelSchemaOf(project), [{ task, sampleId }], source);
+  const result = await applyTasks(
+    app,
+    backend,
+    project,
+    service.labelSchemaOf(project),
+    [{ task, sampleId }],
+    source,
+  );
   const annotationCount = await countAnnotations(app, projectId);
   await app.orm.em.fork().nativeUpdate(AnnotationProject, { id: projectId }, { annotationCount });
   const picked = result.ids.get(sampleId) ?? null;

@@ -9,17 +9,17 @@ import {
   projectIdSchema,
   SYNC_STATUSES,
 } from '@labeler/core';
-import { mountConfigSchema } from '@labeler/plugin-fiftyone';
 import { z } from 'zod';
 
 const isoDate = z.string().describe('ISO 8601 UTC timestamp');
 
 /** How task images reach the backend. Without a mount, tasks carry Labeler's signed media links. */
 export const mediaSettingsSchema = z.object({
-  mount: mountConfigSchema
+  mount: z
+    .record(z.string(), z.unknown())
     .optional()
     .describe(
-      'Shared-disk mapping: tasks then carry Label Studio local-files URLs instead of Labeler media links.',
+      "Shared-disk mapping in the backend's own shape (Label Studio: host_root, ls_document_root, ls_mount_path, local_files_prefix), validated by the backend: tasks then carry its file URLs (local-files) instead of Labeler media links.",
     ),
 });
 export type MediaSettings = z.infer<typeof mediaSettingsSchema>;

@@ -152,10 +152,13 @@ export class AnnotationService {
   ): Promise<{ project: AnnotationProject; created: boolean }> {
     const app = this.app();
     const schema = labelSchemaSchema.parse(input.label_schema);
-    const media = input.media ? mediaSettingsSchema.parse(input.media) : null;
+    const parsedMedia = input.media ? mediaSettingsSchema.parse(input.media) : null;
     // Fails early with PLUGIN_INSTANCE_NOT_FOUND / a kind mismatch instead of at the first ensure; done
     // before the transaction because starting an instance uses another database connection.
-    await backendFor(app, input.backend_instance_id);
+    const backend = await backendFor(app, input.backend_instance_id);
+    const media = parsedMedia?.mount
+      ? { ...parsedMedia, mount: mountOf(backend, parsedMedia.mount) }
+      : parsedMedia;
     return app.orm.em.fork().transactional(async (tem) => {
       await tem.execute('select pg_advisory_xact_lock(hashtext(?))', [
         `annotation.create:${input.dataset_id}:${input.backend_instance_id}:${input.name}`,
@@ -619,4 +622,17 @@ export class AnnotationService {
 
 function explainForbidden(message: string | undefined, instanceId: string): string {
   return `The annotation backend "${instanceId}" refused Labeler's credentials: update its API token in the console (Plugins). ${message ?? ''}`.trim();
+}
+
+/** A project's mount is in the backend's own shape: the backend validates and normalises it. */
+function mountOf(
+  backend: AnnotationBackendInstance,
+  mount: Record<string, unknown>,
+): Record<string, unknown> {
+  if (!backend.parseMediaMount)
+    throw new LabelerError(
+      'VALIDATION_ERROR',
+      'This annotation backend cannot serve files from a shared-disk mount: leave media.mount out.',
+    );
+  return backend.parseMediaMount(mount);
 }

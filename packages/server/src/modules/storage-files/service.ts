@@ -4,8 +4,13 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isLabelerError, LabelerError, type Principal, type StorageInstance } from '@labeler/core';
-import { createFiftyOneConnector } from '@labeler/plugin-fiftyone';
+import {
+  type DatasetConnectorInstance,
+  isLabelerError,
+  LabelerError,
+  type Principal,
+  type StorageInstance,
+} from '@labeler/core';
 import type { AppServices } from '../../app/services.js';
 import type { Em } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
@@ -168,6 +173,8 @@ export class StorageFilesService {
     private readonly app: () => AppServices,
     /** Archives recently seen in storage (download-url's existence check). */
     private readonly archives: ArchivePresence,
+    /** Reads dataset folders for importDirectory; chosen by the composition root (plugins/catalog.ts). */
+    private readonly connector: DatasetConnectorInstance,
   ) {}
 
   /** The storage a new dataset uses: an explicit instance, or the default one. */
@@ -327,7 +334,7 @@ export class StorageFilesService {
     } = {},
   ) {
     const root = dir;
-    const connector = createFiftyOneConnector({ default_label_field: 'ground_truth' });
+    const connector = this.connector;
     const format = await connector.detectFormat(root);
     const samples = new Map<string, SampleRecord>();
     let classNames: string[] = [];
