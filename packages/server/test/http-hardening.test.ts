@@ -401,6 +401,26 @@ describe('header and body timeouts, early 413 (item 12)', () => {
     expect(result.data).not.toMatch(/^HTTP\/1\.1 200/);
   });
 
+  it('answers what the HTTP parser refuses (oversized headers, a broken request line) in the envelope', async () => {
+    const cases = [
+      {
+        request: `GET /api/v1/datasets?input=${'a'.repeat(2000)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'k'.repeat(20_000)}\r\n\r\n`,
+        status: 431,
+      },
+      { request: 'GET /api/v1/datasets HTTP/1.1\r\nHost x\r\n\r\n', status: 400 },
+    ];
+    for (const { request, status } of cases) {
+      const socket = await rawSocket();
+      socket.write(request);
+      const result = await untilClosed(socket, 15_000);
+      expect(result.closed).toBe(true);
+      expect(result.data).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      const [head, body] = result.data.split('\r\n\r\n');
+      expect(head).toMatch(/content-type: application\/json/i);
+      expectEnvelope(JSON.parse(body ?? ''), 'VALIDATION_ERROR');
+    }
+  });
+
   it('answers 408 to a JSON body that stops arriving, on the API and tRPC', async () => {
     for (const path of ['/api/v1/datasets', '/trpc/datasets.create']) {
       const socket = await rawSocket();

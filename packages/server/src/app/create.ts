@@ -9,6 +9,7 @@ import { migrate, openDatabase, pgliteDirFor, type Orm } from '../db/orm.js';
 import { timeoutsOf } from '../db/timeouts.js';
 import { waitForDatabase } from '../db/wait.js';
 import { createRequestListener, type HttpAppOptions } from '../http/app.js';
+import { answerClientErrors } from '../http/client-errors.js';
 import { applyServerTimeouts } from '../http/server-timeouts.js';
 import { Metrics } from '../http/metrics.js';
 import { createJobRuntime } from '../jobs/runtime.js';
@@ -220,6 +221,7 @@ export async function startServer(
   };
   const server = createServer((req, res) => handler(req, res));
   applyServerTimeouts(server, config);
+  answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());

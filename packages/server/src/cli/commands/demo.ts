@@ -1,13 +1,14 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatasetFormat, Sample, Scope } from '@labeler/core';
-import { createFiftyOneConnector, stableId } from '@labeler/plugin-fiftyone';
 import type { Command } from 'commander';
 import type { AppServices } from '../../app/services.js';
 import { CLI_PRINCIPAL, withServices } from '../context.js';
 import { DEMO_CLASSES, type DemoShape, drawShapesPng, seededRandom } from '../demo-images.js';
 import { contextOf } from './shared.js';
+import { defaultDatasetConnector } from '../../plugins/catalog.js';
 
 /** Every demo dataset carries this tag; with its name it is how a second run finds it again. */
 export const DEMO_TAG = 'labeler-demo';
@@ -47,7 +48,13 @@ export const DEMO_DATASETS: readonly DemoSpec[] = [
 ];
 const WIDTH = 128;
 const HEIGHT = 96;
+/** The default connector's label field (plugins/catalog.ts). */
 const LABEL_FIELD = 'ground_truth';
+
+/** A 24-hex id that is the same on every run, so a re-run recognises its own samples and labels. */
+function stableId(key: string): string {
+  return createHash('sha1').update(key, 'utf8').digest('hex').slice(0, 24);
+}
 
 /**
  * Draws the images of one demo dataset into `raw/` and writes them in the dataset's own format with the
@@ -100,7 +107,7 @@ async function writeDemoFolder(spec: DemoSpec, work: string): Promise<string> {
       },
     });
   }
-  await createFiftyOneConnector({ default_label_field: LABEL_FIELD }).writeDataset(
+  await defaultDatasetConnector().writeDataset(
     { path: target, format: spec.format, labelField: LABEL_FIELD },
     samples,
     { classes: [...DEMO_CLASSES] },
