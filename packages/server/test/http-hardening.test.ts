@@ -279,7 +279,10 @@ describe('body-less POSTs (item 11)', () => {
           .replace('{dataset_id}', datasetId)
           .replace('{service_account_id}', sa.service_account_id)
           .replace('{project_id}', 'prj_0000000000000000')
-          .replace('{task_id}', '1');
+          .replace('{task_id}', '1')
+          .replace('{subscription_id}', 'wh_0000000000000000')
+          .replace('{delivery_id}', 'msg_0000000000000000');
+        expect(path, 'a path parameter the test does not fill').not.toMatch(/[{}]/);
         const res = send === 'fetch' ? await raw(path, { method: 'POST' }) : await httpxPost(path);
         expect(res.status, `${send} POST ${template}: ${JSON.stringify(res.body)}`).not.toBe(415);
         expect(res.status, `${send} POST ${template}`).toBeLessThan(500);
