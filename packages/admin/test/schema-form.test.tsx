@@ -59,6 +59,36 @@ describe('schema form values', () => {
     });
   });
 
+  it('leaves out an optional section left at its defaults, and keeps it once a field is filled in', () => {
+    const schema: JsonSchema = {
+      type: 'object',
+      required: ['url'],
+      properties: {
+        url: { type: 'string' },
+        mount: {
+          type: 'object',
+          required: ['host_root'],
+          properties: {
+            host_root: { type: 'string' },
+            prefix: { type: 'string', default: '/data/local-files/?d=' },
+          },
+        },
+      },
+    };
+    const blank = initialValues(schema, {}, new Set());
+    expect(blank.mount).toEqual({ host_root: '', prefix: '/data/local-files/?d=' });
+    expect(toConfig(schema, { ...blank, url: 'http://ls' })).toEqual({ url: 'http://ls' });
+    const filled = {
+      ...blank,
+      url: 'http://ls',
+      mount: { host_root: '/data', prefix: '/data/local-files/?d=' },
+    };
+    expect(toConfig(schema, filled)).toEqual({
+      url: 'http://ls',
+      mount: { host_root: '/data', prefix: '/data/local-files/?d=' },
+    });
+  });
+
   it('keeps an unparsable number as text so the server reports it', () => {
     expect(toConfig(SCHEMA, { timeoutMs: 'soon' })).toEqual({ timeoutMs: 'soon' });
   });
@@ -101,6 +131,32 @@ describe('<SchemaForm>', () => {
     expect(screen.getByLabelText('Mode').tagName).toBe('SELECT');
     expect(screen.getByRole('group', { name: 'Auth' })).toBeTruthy();
     expect(screen.getByRole('alert').textContent).toBe('must be a URL');
+  });
+
+  it('does not make the browser require the fields of an optional section', () => {
+    const schema: JsonSchema = {
+      type: 'object',
+      required: ['url'],
+      properties: {
+        url: { type: 'string' },
+        mount: { type: 'object', required: ['host_root'], properties: { host_root: { type: 'string' } } },
+      },
+    };
+    render(
+      <I18nextProvider i18n={createI18n('en')}>
+        <SchemaForm
+          schema={schema}
+          values={initialValues(schema, {}, new Set())}
+          onChange={() => undefined}
+          secretPaths={new Set()}
+          secretsSet={{}}
+          idPrefix="o"
+          errors={{}}
+        />
+      </I18nextProvider>,
+    );
+    expect((screen.getByLabelText(/Url/) as HTMLInputElement).required).toBe(true);
+    expect((screen.getByLabelText(/Host root/) as HTMLInputElement).required).toBe(false);
   });
 
   it('edits nested values', () => {

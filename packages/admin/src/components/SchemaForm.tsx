@@ -90,13 +90,18 @@ export function initialValues(
  */
 export function toConfig(schema: JsonSchema, values: FormValues): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, raw] of Object.entries(effective(schema).properties ?? {})) {
+  const parent = effective(schema);
+  for (const [key, raw] of Object.entries(parent.properties ?? {})) {
     const child = effective(raw);
     const kind = typeOf(child);
     const value = values[key];
     if (value === undefined) continue;
     if (kind === 'object') {
       const nested = toConfig(child, isRecord(value) ? (value as FormValues) : {});
+      // An optional section left at its defaults was not filled in: sending its defaults alone would
+      // make the server validate a half-empty section (e.g. a mount without its paths).
+      const optional = !(parent.required ?? []).includes(key);
+      if (optional && onlyDefaults(child, nested)) continue;
       if (Object.keys(nested).length) out[key] = nested;
     } else if (kind === 'boolean') out[key] = value === true;
     else if (typeof value === 'string') {
@@ -111,6 +116,17 @@ export function toConfig(schema: JsonSchema, values: FormValues): Record<string,
     }
   }
   return out;
+}
+
+/** True when every value of `config` is its field's schema default (an empty config included). */
+function onlyDefaults(schema: JsonSchema, config: Record<string, unknown>): boolean {
+  const properties = effective(schema).properties ?? {};
+  return Object.entries(config).every(([key, value]) => {
+    const field = properties[key];
+    if (!field) return false;
+    if (isRecord(value)) return onlyDefaults(field, value);
+    return effective(field).default !== undefined && effective(field).default === value;
+  });
 }
 
 function humanize(key: string): string {
@@ -128,6 +144,7 @@ export function SchemaForm({
   idPrefix,
   errors,
   prefix = '',
+  optionalSection = false,
 }: {
   schema: JsonSchema;
   values: FormValues;
@@ -137,6 +154,11 @@ export function SchemaForm({
   idPrefix: string;
   errors: Record<string, string>;
   prefix?: string;
+  /**
+   * Inside an optional section (e.g. a mount): its required fields are required only once the section is
+   * filled in, so the browser must not block the whole form on them; the server still checks them.
+   */
+  optionalSection?: boolean;
 }) {
   const { t } = useTranslation();
   const s = effective(schema);
@@ -183,6 +205,7 @@ export function SchemaForm({
             idPrefix={idPrefix}
             errors={errors}
             prefix={path}
+            optionalSection={optionalSection || !required.has(key)}
           />
         </fieldset>,
       );
@@ -278,7 +301,7 @@ export function SchemaForm({
             step={kind === 'integer' ? 1 : undefined}
             min={child.minimum}
             max={child.maximum}
-            required={required.has(key) && child.default === undefined}
+            required={!optionalSection && required.has(key) && child.default === undefined}
             value={typeof value === 'string' ? value : ''}
             placeholder={child.default !== undefined ? String(child.default) : undefined}
             onChange={(e) => set(e.target.value)}
