@@ -117,12 +117,13 @@ describe('database timeouts', () => {
     expect(await checkedOut()).toBe(0);
 
     const conn = orm.em.fork().getConnection();
-    const running = conn.execute('select pg_sleep(0.8)');
+    // Its failure is watched from the start: the rejection can arrive before the terminate's answer does.
+    const running = failureOf(conn.execute('select pg_sleep(0.8)'));
     await new Promise((r) => setTimeout(r, 200));
     await other.query(
       `select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query = 'select pg_sleep(0.8)'`,
     );
-    const killed = await failureOf(running);
+    const killed = await running;
     expect(killed).toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: '57P01' });
   });
 
