@@ -17,7 +17,7 @@ import type { Em } from '../../db/orm.js';
 import { newId } from '../../lib/ids.js';
 import { AdminUser } from '../auth/entities.js';
 import { Dataset } from '../datasets/entities.js';
-import { assertWritable, isVisibleTo } from '../datasets/service.js';
+import { assertWritable, isVisibleTo, visibleDatasetIdsQuery } from '../datasets/service.js';
 import { backendFor, explainBackendError, withTransientRetry } from './backend.js';
 import { Annotation, AnnotationProject, AnnotationTaskLink } from './entities.js';
 import { IMPORT_JOB, PULL_JOB, SYNC_TASK_JOB } from './job-kinds.js';
@@ -128,11 +128,8 @@ export class AnnotationService {
       .createQueryBuilder(AnnotationProject, 'p')
       .where(filter.dataset_id ? { datasetId: filter.dataset_id } : {});
     if (principal?.organizationId) {
-      // isVisibleTo as SQL, as datasets/reads.ts visibleSql writes it.
-      qb.andWhere(
-        `p.dataset_id in (select d.id from dataset d where d.deleted_at is null and (d.visibility = 'public' or d.organization_id = ?))`,
-        [principal.organizationId],
-      );
+      const visible = visibleDatasetIdsQuery(principal);
+      qb.andWhere(`p.dataset_id in (${visible.sql})`, visible.params);
     }
     const [rows, total] = await qb
       .orderBy({ createdAt: 'desc', id: 'asc' })

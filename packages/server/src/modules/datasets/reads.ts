@@ -91,11 +91,24 @@ function toRecord(row: DatasetRow): DatasetRecord {
   };
 }
 
-/** The visibility rule (service.ts isVisibleTo) as SQL; appends its parameter. */
-function visibleSql(principal: Principal, params: unknown[]): string {
+/** The visibility rule (service.ts isVisibleTo) as a condition on "dataset", `placeholder` its one parameter. */
+function visibilityCondition(principal: Principal, placeholder: string): string {
   if (!principal.organizationId) return `"dataset"."deleted_at" is null`;
-  params.push(principal.organizationId);
-  return `"dataset"."deleted_at" is null and ("dataset"."visibility" = 'public' or "dataset"."organization_id" = $${params.length})`;
+  return `"dataset"."deleted_at" is null and ("dataset"."visibility" = 'public' or "dataset"."organization_id" = ${placeholder})`;
+}
+
+/** The visibility rule as SQL for these prepared statements; appends its parameter. */
+function visibleSql(principal: Principal, params: unknown[]): string {
+  if (principal.organizationId) params.push(principal.organizationId);
+  return visibilityCondition(principal, `$${params.length}`);
+}
+
+/** Ids of the datasets `principal` can see, as a subquery for another module's query (`?` placeholders). */
+export function visibleDatasetIdsQuery(principal: Principal): { sql: string; params: unknown[] } {
+  return {
+    sql: `select "dataset"."id" from "dataset" where ${visibilityCondition(principal, '?')}`,
+    params: principal.organizationId ? [principal.organizationId] : [],
+  };
 }
 
 /**

@@ -28,6 +28,9 @@ import {
   listPageKey,
   listVisibleDatasetsJson,
 } from './reads.js';
+
+/** The visibility rule as a subquery for other modules' queries (annotation project lists). */
+export { visibleDatasetIdsQuery } from './reads.js';
 import type { DatasetViewField } from './dataset-json.js';
 import type { FoldableWrite } from '../../db/fast-sql.js';
 import type { DatasetVersionView, ListDatasetsInput } from './schemas.js';
